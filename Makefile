@@ -1,0 +1,21 @@
+# make        builds the release binary .build/release/blocksmith
+# make test   runs every test suite
+# make bench  runs the benchmark (see README, "Speed")
+# make fuzz   runs the decoder fuzzer for FUZZ_SECONDS (default 60)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all test bench fuzz clean
+all:
+	swift build -c release --product blocksmith
+
+test:
+	swift test
+
+bench: all
+	bash bench/run.sh
+
+fuzz:
+	bash Fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf .build .build-fuzz

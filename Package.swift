@@ -1,0 +1,41 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "blocksmith",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "blocksmith", targets: ["blocksmith"]),
+        .library(name: "BitcoinWire", targets: ["BitcoinWire"]),
+        .library(name: "BlockFile", targets: ["BlockFile"]),
+        .library(name: "Validation", targets: ["Validation"]),
+        .library(name: "Export", targets: ["Export"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "BitcoinWire",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .target(name: "BlockFile", dependencies: ["BitcoinWire"], swiftSettings: strict),
+        .target(name: "Validation", dependencies: ["BitcoinWire", "BlockFile"], swiftSettings: strict),
+        .target(name: "Export", dependencies: ["BitcoinWire", "BlockFile", "Validation"], swiftSettings: strict),
+        .executableTarget(
+            name: "blocksmith",
+            dependencies: [
+                "BitcoinWire", "BlockFile", "Validation", "Export",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .testTarget(name: "BitcoinWireTests", dependencies: ["BitcoinWire"],
+                    resources: [.copy("Fixtures")], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,140 @@
+/// One block's place in a blk file: the 8-byte preamble (magic, size) and the block after it.
+public struct BlockFrame: Sendable, Hashable {
+    /// 0 for the first block in the file.
+    public let index: Int
+    /// Offset of the magic bytes in the file.
+    public let offset: Int
+    /// The network magic, as read little-endian.
+    public let magic: UInt32
+    /// The block's bytes in the file (after the preamble).
+    public let payload: Range<Int>
+}
+
+/// Damage in a block's 8-byte preamble: what was wrong and where.
+public struct FramingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: Sendable, Equatable {
+        case badMagic(UInt32)
+        case truncatedPreamble(available: Int)
+        case sizeTooSmall(UInt32, minimum: Int)
+        case sizeTooLarge(UInt32, limit: Int)
+        case pastEndOfFile(size: UInt32, available: Int)
+    }
+
+    public let reason: Reason
+    /// Index of the block whose preamble is damaged (0 for the file's first).
+    public let blockIndex: Int
+    /// Absolute offset of the damaged field.
+    public let offset: Int
+
+    public var description: String {
+        switch reason {
+        case let .badMagic(found):
+            "magic number is \(BlockFileFormat.hexBytes(found)), expected \(BlockFileFormat.hexBytes(BlockFileFormat.mainnetMagic))"
+        case let .truncatedPreamble(available):
+            "only \(available) byte\(available == 1 ? "" : "s") left, too few for a block's 8-byte magic and size"
+        case let .sizeTooSmall(size, minimum):
+            "block size \(size) is too small for a header and a transaction count (at least \(minimum))"
+        case let .sizeTooLarge(size, limit):
+            "block size \(size) is larger than the \(limit)-byte limit"
+        case let .pastEndOfFile(size, available):
+            "block size \(size) runs past the end of the file (\(available) byte\(available == 1 ? "" : "s") left)"
+        }
+    }
+}
+
+/// Constants of Bitcoin Core's blk*.dat format.
+public enum BlockFileFormat {
+    /// Mainnet magic `f9 be b4 d9`, read as a little-endian UInt32.
+    public static let mainnetMagic: UInt32 = 0xD9B4_BEF9
+    /// Magic and size.
+    public static let preambleSize = 8
+    /// A header and a one-byte transaction count.
+    public static let minimumBlockSize = 81
+
+    /// The four bytes of `magic` in file order as hex ("f9beb4d9").
+    public static func hexBytes(_ magic: UInt32) -> String {
+        withUnsafeBytes(of: magic.littleEndian) { raw in
+            raw.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        }
+    }
+}
+
+/// Walks the blocks of a blk file in file order, treating every preamble as hostile.
+///
+/// Stops at the end of the bytes, or where everything left is zero bytes (Core preallocates
+/// blk files with zeros), or at the first damaged preamble, which it returns as an error.
+public struct FrameScanner {
+    let bytes: UnsafeRawBufferPointer
+    let accepts: @Sendable (UInt32) -> Bool
+    let maximumSize: Int?
+    public private(set) var position = 0
+    public private(set) var index = 0
+    /// How many zero bytes ended the data, once the scan reached them.
+    public private(set) var trailingZeroBytes = 0
+    private var done = false
+
+    /// - Parameters:
+    ///   - bytes: the whole file; must outlive the scanner.
+    ///   - accepts: which magic numbers mark a block (mainnet only by default).
+    ///   - maximumSize: largest declared size accepted; nil accepts any size that fits in the file.
+    public init(_ bytes: UnsafeRawBufferPointer,
+                accepts: @escaping @Sendable (UInt32) -> Bool = { $0 == BlockFileFormat.mainnetMagic },
+                maximumSize: Int? = nil) {
+        self.bytes = bytes
+        self.accepts = accepts
+        self.maximumSize = maximumSize
+    }
+
+    /// The next block's frame; nil at the end of the data; an error (after which the scan
+    /// is over) for a damaged preamble.
+    public mutating func next() -> Result<BlockFrame, FramingError>? {
+        guard !done else { return nil }
+        let left = bytes.count - position
+        if left == 0 || (left < BlockFileFormat.preambleSize || !accepts(magic(at: position))) && isZero(from: position) {
+            done = true
+            trailingZeroBytes = left
+            return nil
+        }
+        func fail(_ reason: FramingError.Reason, at offset: Int) -> Result<BlockFrame, FramingError> {
+            done = true
+            return .failure(FramingError(reason: reason, blockIndex: index, offset: offset))
+        }
+        guard left >= BlockFileFormat.preambleSize else {
+            return fail(.truncatedPreamble(available: left), at: position)
+        }
+        let magic = magic(at: position)
+        guard accepts(magic) else { return fail(.badMagic(magic), at: position) }
+        let size = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self))
+        guard size >= BlockFileFormat.minimumBlockSize else {
+            return fail(.sizeTooSmall(size, minimum: BlockFileFormat.minimumBlockSize), at: position + 4)
+        }
+        if let maximumSize, Int(size) > maximumSize {
+            return fail(.sizeTooLarge(size, limit: maximumSize), at: position + 4)
+        }
+        let start = position + BlockFileFormat.preambleSize
+        guard Int(size) <= bytes.count - start else {
+            return fail(.pastEndOfFile(size: size, available: bytes.count - start), at: position + 4)
+        }
+        let frame = BlockFrame(index: index, offset: position, magic: magic, payload: start..<(start + Int(size)))
+        position = frame.payload.upperBound
+        index += 1
+        return .success(frame)
+    }
+
+    @inline(__always) private func magic(at offset: Int) -> UInt32 {
+        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    private func isZero(from offset: Int) -> Bool {
+        var i = offset
+        while i + 8 <= bytes.count {
+            if bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+            i += 8
+        }
+        while i < bytes.count {
+            if bytes[i] != 0 { return false }
+            i += 1
+        }
+        return true
+    }
+}

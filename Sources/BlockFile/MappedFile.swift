@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file's bytes, mapped read-only into memory (zero-copy: pages come in as they are read).
+///
+/// `@unchecked Sendable`: the mapping is read-only and never changes after `init`; it is
+/// unmapped only in `deinit`, when no one can hold it any more.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    /// The whole file. Valid for the lifetime of this object.
+    public let bytes: UnsafeRawBufferPointer
+
+    /// Opens and maps `path`.
+    /// - Throws: `FileError` if it cannot be opened, is not a regular file, or cannot be mapped.
+    public init(path: String) throws(FileError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileError(path: path, operation: "stat", errno: errno) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, operation: "read", errno: EISDIR, detail: "not a regular file") }
+        let size = Int(info.st_size)
+        if size == 0 {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        #if os(Linux)
+        let flags = MAP_PRIVATE | MAP_POPULATE
+        #else
+        let flags = MAP_PRIVATE
+        #endif
+        guard let base = mmap(nil, size, PROT_READ, flags, fd, 0), base != MAP_FAILED else {
+            throw FileError(path: path, operation: "map", errno: errno)
+        }
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
+}
+
+/// An operating-system error on a file, with the path and what was being done.
+public struct FileError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let operation: String
+    public let errno: Int32
+    public var detail: String? = nil
+
+    public init(path: String, operation: String, errno: Int32, detail: String? = nil) {
+        self.path = path
+        self.operation = operation
+        self.errno = errno
+        self.detail = detail
+    }
+
+    public var description: String {
+        "\(path): cannot \(operation): \(detail ?? String(cString: strerror(errno)))"
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import BitcoinWire
+import BlockFile
+import Export
+import Validation
+
+struct Parse: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a blk file against the assignment's six checks and write it as JSON.",
+        discussion: """
+            Prints one verdict line: `no errors X blocks`, or `error E block N` for the first \
+            failed check (1 magic, 2 header version, 3 previous-block hash, 4 timestamp, \
+            5 transaction version, 6 merkle root), with a sentence on standard error saying \
+            where. With no errors, writes FILE.json.
+
+            Exit status: 0 no errors, 1 an error was found, 2 usage or I/O problem.
+            """)
+
+    @Argument(help: "A file of blocks in Bitcoin Core's blk format (magic, size, block, repeated).")
+    var file: String
+
+    @Flag(name: .customLong("no-json"), help: "Validate only; write no JSON.")
+    var noJSON = false
+
+    @Option(name: .customLong("json"), help: ArgumentHelp("Where to write the JSON (default: FILE.json).", valueName: "path"))
+    var jsonPath: String?
+
+    @Option(help: ArgumentHelp("Worker threads (default: one per core).", visibility: .hidden))
+    var workers: Int?
+
+    func validate() throws {
+        if noJSON && jsonPath != nil { throw ValidationError("--no-json and --json cannot be used together") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
+
+    func run() throws {
+        let mapped: MappedFile
+        do { mapped = try MappedFile(path: file) } catch { throw ToolError(error) }
+        let workers = workers ?? processorCount
+        let report: AssignmentReport
+        var output: OutputFile?
+        if noJSON {
+            report = try AssignmentValidator.run(mapped, workers: workers)
+        } else {
+            let json: OutputFile
+            do { json = try OutputFile(path: jsonPath ?? file + ".json") } catch { throw ToolError(error) }
+            output = json
+            do {
+                try json.write(UnsafeRawBufferPointer(start: AssignmentJSON.prefix.utf8Start,
+                                                      count: AssignmentJSON.prefix.utf8CodeUnitCount))
+                report = try AssignmentValidator.run(
+                    mapped, workers: workers,
+                    makeOutput: { ByteBuffer(capacity: 4 << 20) },
+                    render: { checked, bytes, out in AssignmentJSON.write(checked, bytes: bytes, to: &out) },
+                    emit: { buffer in try json.write(buffer) })
+                if report.error == nil {
+                    try json.write(AssignmentJSON.suffix(blockCount: report.blockCount))
+                    try json.commit()
+                }
+            } catch {
+                json.discard()
+                throw ToolError(error)
+            }
+        }
+        print(report.verdict)
+        if let error = report.error {
+            output?.discard()
+            standardError(error.message(file: file))
+            throw ExitCode(1)
+        }
+    }
+}
