@@ -35,7 +35,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "BitcoinWireTests", dependencies: ["BitcoinWire"],
-                    resources: [.copy("Fixtures")], swiftSettings: strict),
+        .target(name: "TestFixtures", path: "Tests/Fixtures", resources: [.copy("Data")]),
+        .testTarget(name: "BitcoinWireTests", dependencies: ["BitcoinWire", "TestFixtures"], swiftSettings: strict),
+        .testTarget(name: "BlockFileTests", dependencies: ["BlockFile", "TestFixtures"], swiftSettings: strict),
+        .testTarget(
+            name: "ValidationTests",
+            dependencies: ["Validation", "TestFixtures", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "TestFixtures"], swiftSettings: strict),
+        .testTarget(name: "blocksmithTests", dependencies: ["blocksmith", "TestFixtures"], swiftSettings: strict),
     ]
 )

@@ -6,19 +6,31 @@ import Musl
 import Darwin
 #endif
 
-/// A file's bytes, mapped read-only into memory (zero-copy: pages come in as they are read).
+/// A file's bytes, mapped read-only into memory (zero-copy: pages come in as they are read),
+/// or held in memory for input that is not a file (standard input, tests).
 ///
-/// `@unchecked Sendable`: the mapping is read-only and never changes after `init`; it is
-/// unmapped only in `deinit`, when no one can hold it any more.
+/// `@unchecked Sendable`: the bytes are read-only and never change after `init`; they are
+/// released only in `deinit`, when no one can hold them any more.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     /// The whole file. Valid for the lifetime of this object.
     public let bytes: UnsafeRawBufferPointer
+    private let isMapped: Bool
+
+    /// Holds a copy of `bytes` under the name `path` (used in messages).
+    public init(copying bytes: [UInt8], path: String) {
+        self.path = path
+        isMapped = false
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
+        bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
+        self.bytes = UnsafeRawBufferPointer(copy)
+    }
 
     /// Opens and maps `path`.
     /// - Throws: `FileError` if it cannot be opened, is not a regular file, or cannot be mapped.
     public init(path: String) throws(FileError) {
         self.path = path
+        isMapped = true
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, operation: "open", errno: errno) }
         defer { close(fd) }
@@ -42,7 +54,11 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        if isMapped {
+            if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        } else {
+            UnsafeMutableRawBufferPointer(mutating: bytes).deallocate()
+        }
     }
 }
 

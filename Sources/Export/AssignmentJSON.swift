@@ -1,4 +1,4 @@
-public import BitcoinWire
+import BitcoinWire
 public import Validation
 
 /// The assignment's JSON document: `{"blocks":[...],"height":X}`, one block object per

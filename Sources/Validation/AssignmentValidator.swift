@@ -1,4 +1,4 @@
-public import BitcoinWire
+import BitcoinWire
 public import BlockFile
 
 /// The outcome of validating a whole file against the assignment.

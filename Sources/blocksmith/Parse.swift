@@ -34,37 +34,16 @@ struct Parse: ParsableCommand {
     }
 
     func run() throws {
-        let mapped: MappedFile
-        do { mapped = try MappedFile(path: file) } catch { throw ToolError(error) }
-        let workers = workers ?? processorCount
         let report: AssignmentReport
-        var output: OutputFile?
-        if noJSON {
-            report = try AssignmentValidator.run(mapped, workers: workers)
-        } else {
-            let json: OutputFile
-            do { json = try OutputFile(path: jsonPath ?? file + ".json") } catch { throw ToolError(error) }
-            output = json
-            do {
-                try json.write(UnsafeRawBufferPointer(start: AssignmentJSON.prefix.utf8Start,
-                                                      count: AssignmentJSON.prefix.utf8CodeUnitCount))
-                report = try AssignmentValidator.run(
-                    mapped, workers: workers,
-                    makeOutput: { ByteBuffer(capacity: 4 << 20) },
-                    render: { checked, bytes, out in AssignmentJSON.write(checked, bytes: bytes, to: &out) },
-                    emit: { buffer in try json.write(buffer) })
-                if report.error == nil {
-                    try json.write(AssignmentJSON.suffix(blockCount: report.blockCount))
-                    try json.commit()
-                }
-            } catch {
-                json.discard()
-                throw ToolError(error)
-            }
+        do {
+            let input = try MappedFile(path: file)
+            let json = noJSON ? nil : try OutputFile(path: jsonPath ?? file + ".json")
+            report = try AssignmentExport.run(input, json: json, workers: workers ?? processorCount)
+        } catch {
+            throw ToolError(error)
         }
         print(report.verdict)
         if let error = report.error {
-            output?.discard()
             standardError(error.message(file: file))
             throw ExitCode(1)
         }

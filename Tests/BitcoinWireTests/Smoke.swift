@@ -1,3 +1,0 @@
-import Testing
-@testable import BitcoinWire
-@Test func placeholder() { #expect(Hash256.zero == .zero) }

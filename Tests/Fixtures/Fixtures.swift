@@ -1,0 +1,58 @@
+import Foundation
+
+/// Real Bitcoin block data for the tests, copied from `../shared/data` (see Data/README.md).
+public enum Fixtures {
+    /// The `Data` folder inside the test bundle.
+    public static let root: URL = Bundle.module.url(forResource: "Data", withExtension: nil)!
+
+    /// A fixture's location, e.g. `url("blocks/mainnet-000000.blk")`.
+    public static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    /// A fixture's path, e.g. `path("blocks/mainnet-000000.blk")`.
+    public static func path(_ relative: String) -> String { url(relative).path }
+
+    /// A fixture's bytes.
+    public static func bytes(_ relative: String) -> [UInt8] {
+        [UInt8](try! Data(contentsOf: url(relative)))
+    }
+
+    /// The names of the files in a fixture folder, sorted.
+    public static func files(in folder: String) -> [String] {
+        let names = try! FileManager.default.contentsOfDirectory(atPath: url(folder).path)
+        return names.sorted().map { "\(folder)/\($0)" }
+    }
+
+    /// Splits a well-formed blk file into its blocks: (offset of the magic, block bytes).
+    public static func blocks(_ relative: String) -> [(offset: Int, bytes: [UInt8])] {
+        let file = bytes(relative)
+        var blocks: [(Int, [UInt8])] = []
+        var i = 0
+        while i + 8 <= file.count {
+            let size = Int(file[i + 4]) | Int(file[i + 5]) << 8 | Int(file[i + 6]) << 16 | Int(file[i + 7]) << 24
+            blocks.append((i, Array(file[(i + 8)..<(i + 8 + size)])))
+            i += 8 + size
+        }
+        return blocks
+    }
+
+    /// A fresh temporary folder, removed by the caller when done.
+    public static func temporaryFolder() -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("blocksmith-tests-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// A small seeded generator (SplitMix64), so randomized tests reproduce.
+public struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
