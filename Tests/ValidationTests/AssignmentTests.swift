@@ -221,6 +221,47 @@ func changed(_ bytes: [UInt8], _ position: Int, _ value: UInt8) -> [UInt8] {
         #expect(validate(Fixtures.bytes("blocks/mainnet-000001-000255.blk")).verdict == "no errors 255 blocks")
     }
 
+    /// Several checks fail in one block: the lowest-numbered one is reported.
+    @Test func lowestCheckWinsWithinABlock() {
+        let block1 = 293  // magic of block 1
+        let version = block1 + 8, previous = block1 + 12, time = block1 + 8 + 68
+        let txVersion = block1 + 8 + 81, merkle = block1 + 8 + 36
+        let cases: [([(Int, UInt8)], String)] = [
+            ([(version, 2), (previous, 0), (time + 3, 0), (txVersion, 2), (merkle, 0)], "error 2 block 1"),
+            ([(previous, 0), (time + 3, 0), (txVersion, 2), (merkle, 0)], "error 3 block 1"),
+            ([(time + 3, 0), (txVersion, 2), (merkle, 0)], "error 4 block 1"),
+            ([(txVersion, 2), (merkle, 0)], "error 5 block 1"),
+            ([(merkle, 0), (block1 + 8 + 200, 0)], "error 6 block 1"),
+            ([(block1, 0), (version, 2)], "error 1 block 1"),
+        ]
+        for (changes, verdict) in cases {
+            var bytes = ten
+            for (position, value) in changes { bytes[position] = value }
+            #expect(validate(bytes).verdict == verdict)
+            #expect(ReferenceValidator.verdict(bytes) == verdict)
+        }
+    }
+
+    /// A transaction that does not fit still fails check 5 if its own version field was
+    /// read and is not 1; otherwise the block fails check 6.
+    @Test func truncatedTransactionWithReadableVersion() {
+        var block = Fixtures.blocks("blocks/mainnet-000170.blk")[0].bytes  // two transactions
+        let secondTx = 81 + 134  // header, count byte, the 134-byte coinbase
+        #expect(block[secondTx] == 1)
+        block.removeLast(10)
+        func file(_ block: [UInt8]) -> [UInt8] {
+            let size = UInt32(block.count)
+            return [0xf9, 0xbe, 0xb4, 0xd9] + withUnsafeBytes(of: size.littleEndian, Array.init) + block
+        }
+        #expect(validate(file(block)).verdict == "error 6 block 0")
+        block[secondTx] = 2
+        let report = validate(file(block))
+        #expect(report.verdict == "error 5 block 0")
+        #expect(report.error?.detail == "transaction 1 version is 2, expected 1")
+        #expect(report.error?.offset == 8 + secondTx)
+        #expect(ReferenceValidator.verdict(file(block)) == "error 5 block 0")
+    }
+
     @Test func timestampExactlyTwoHoursEarlierIsFine() {
         // Block 1 timestamp := block 0's - 7200 (allowed), then - 7201 (error 4). Block 2 then
         // fails its link (block 1's hash changed), which is check 3 in block 2.
