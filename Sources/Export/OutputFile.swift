@@ -7,9 +7,13 @@ import Darwin
 #endif
 public import BlockFile
 
-/// Writes a file atomically: into a temporary file beside it, renamed over the target by
+/// Writes a file atomically: into a temporary file beside it, renamed to the target by
 /// `commit()`; `discard()` (or dropping it uncommitted) removes the temporary file, so an
 /// interrupted or failed run never leaves a half-written file under the target's name.
+///
+/// An existing target is moved aside and written over in place (fresh page-cache pages cost
+/// the kernel more than the writing itself), so after `discard()` it is gone rather than
+/// stale: the target is always either complete or absent.
 ///
 /// A target that exists and is not a regular file (`/dev/stdout`, `/dev/null`, a pipe) is
 /// written directly: renaming over it would replace the device.
@@ -31,7 +35,15 @@ public final class OutputFile {
         } else {
             let temporary = path + ".tmp-\(getpid())"
             temporaryPath = temporary
-            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            // Reuse an old file's pages: writing over them is much cheaper than having the
+            // kernel allocate fresh ones. The old file is moved aside first, so the target
+            // is always either complete or absent.
+            // Only a plain file with one name: writing over a hard link or through a symbolic
+            // link would change another file.
+            var old = stat()
+            let plain = lstat(path, &old) == 0 && (old.st_mode & S_IFMT) == S_IFREG && old.st_nlink == 1
+            let reuse = plain && rename(path, temporary) == 0
+            fd = open(temporary, O_WRONLY | O_CREAT | O_CLOEXEC | (reuse ? 0 : O_TRUNC), 0o644)
         }
         guard fd >= 0 else { throw FileError(path: path, operation: "create", errno: errno) }
     }
@@ -63,6 +75,8 @@ public final class OutputFile {
     /// Closes the file and renames it to `path`.
     public func commit() throws(FileError) {
         finished = true
+        let length = lseek(fd, 0, SEEK_CUR)
+        if temporaryPath != nil && length >= 0 { _ = ftruncate(fd, length) }
         guard close(fd) == 0 else {
             let code = errno
             if let temporaryPath { unlink(temporaryPath) }

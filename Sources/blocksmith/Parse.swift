@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import BitcoinWire
 import BlockFile
 import Export
@@ -37,7 +42,11 @@ struct Parse: ParsableCommand {
         let report: AssignmentReport
         do {
             let input = try MappedFile(path: file)
-            let json = noJSON ? nil : try OutputFile(path: jsonPath ?? file + ".json")
+            let target = jsonPath ?? file + ".json"
+            if !noJSON && isSameFile(file, target) {
+                throw ToolError("\(target): the JSON would overwrite the input")
+            }
+            let json = noJSON ? nil : try OutputFile(path: target)
             report = try AssignmentExport.run(input, json: json, workers: workers ?? processorCount)
         } catch {
             throw ToolError(error)
@@ -48,4 +57,10 @@ struct Parse: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// True when both paths name the same file (after following links).
+func isSameFile(_ a: String, _ b: String) -> Bool {
+    var x = stat(), y = stat()
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
 }

@@ -93,19 +93,40 @@ func expectContains(_ actual: Any?, _ expected: Any, path: String = "", skipping
         #expect(json == nil)
     }
 
-    @Test func anExistingFileIsLeftAloneOnErrorAndReplacedOnSuccess() throws {
+    /// An old JSON file is replaced on success; on an error it is removed, since it no longer
+    /// describes the input. Either way no temporary file is left and the target is never partial.
+    @Test func anExistingFileIsReplacedOnSuccessAndRemovedOnError() throws {
         let folder = Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("x.json").path
-        _ = FileManager.default.createFile(atPath: path, contents: Data("old".utf8))
-        var bytes = Fixtures.bytes("blocks/mainnet-000000-000009.blk")
-        bytes[2] = 0
-        _ = try AssignmentExport.run(MappedFile(copying: bytes, path: "in"), json: OutputFile(path: path))
-        #expect(FileManager.default.contents(atPath: path) == Data("old".utf8))
-        bytes[2] = 0xb4
-        _ = try AssignmentExport.run(MappedFile(copying: bytes, path: "in"), json: OutputFile(path: path))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["x.json"])  // no temporary left
-        #expect(FileManager.default.contents(atPath: path)?.count ?? 0 > 1000)
+        let ten = Fixtures.bytes("blocks/mainnet-000000-000009.blk")
+        let long = Data(repeating: UInt8(ascii: "x"), count: 10_000_000)
+        _ = FileManager.default.createFile(atPath: path, contents: long)
+        _ = try AssignmentExport.run(MappedFile(copying: ten, path: "in"), json: OutputFile(path: path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["x.json"])
+        let written = try #require(FileManager.default.contents(atPath: path))
+        #expect(written.count < long.count)  // the old, longer content is cut off
+        #expect(try JSONSerialization.jsonObject(with: written) is [String: Any])
+        var broken = ten
+        broken[2] = 0
+        _ = try AssignmentExport.run(MappedFile(copying: broken, path: "in"), json: OutputFile(path: path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [])
+    }
+
+    @Test func linkedTargetsAreReplacedNotWrittenThrough() throws {
+        let folder = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ten = Fixtures.bytes("blocks/mainnet-000000-000009.blk")
+        let other = folder.appendingPathComponent("other").path
+        for kind in ["hard", "symbolic"] {
+            _ = FileManager.default.createFile(atPath: other, contents: Data("keep me".utf8))
+            let path = folder.appendingPathComponent("\(kind).json").path
+            if kind == "hard" { try FileManager.default.linkItem(atPath: other, toPath: path) }
+            else { try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: other) }
+            _ = try AssignmentExport.run(MappedFile(copying: ten, path: "in"), json: OutputFile(path: path))
+            #expect(FileManager.default.contents(atPath: other) == Data("keep me".utf8), "\(kind) link")
+            #expect(try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: path)!) is [String: Any])
+        }
     }
 
     @Test func oneWorkerAndTwoWriteTheSameBytes() throws {

@@ -101,6 +101,9 @@ import TestFixtures
         #expect(try Self.blocksmith("parse", file, "--json", "/dev/null").status == 0)
         var info = stat()
         #expect(stat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR)
+        let itself = try Self.blocksmith("parse", file, "--json", file)
+        #expect(itself.status == 2 && itself.stderr.contains("would overwrite the input"))
+        #expect(FileManager.default.contents(atPath: file) == Data(Self.ten))
         let unwritable = try Self.blocksmith("parse", file, "--json", "/nonexistent/x.json")
         #expect(unwritable.status == 2 && unwritable.stdout == "")
     }
