@@ -8,7 +8,9 @@ FUZZ_SECONDS ?= 60
 all:
 	swift build -c release --product blocksmith
 
-test:
+# The release binary first: the parse.sh test runs it (building it from inside `swift test`
+# would wait on the build folder's lock).
+test: all
 	swift test
 
 bench: all

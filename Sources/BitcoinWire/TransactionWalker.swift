@@ -68,12 +68,16 @@ extension Transaction {
         var flags: UInt8 = 0
         let bodyStart: Int
         if inputCount == 0 && allowWitness {
-            // An empty input list here is BIP144's marker; the flag follows.
+            // An empty input list here is BIP144's marker; the flag follows. A zero flag is
+            // instead an empty output list: a legacy transaction with no inputs or outputs.
             flags = try c.read(UInt8.self, .segwitMarker)
-            bodyStart = c.position
             if flags != 0 {
+                bodyStart = c.position
                 inputCount = try readInputs(&c, &visitor)
                 try readOutputs(&c, &visitor)
+            } else {
+                bodyStart = start + 4
+                visitor.outputCount(0)
             }
         } else {
             bodyStart = start + 4

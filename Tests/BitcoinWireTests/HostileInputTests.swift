@@ -69,6 +69,18 @@ import TestFixtures
         #expect(error2?.reason == .superfluousWitness)
     }
 
+    /// Found by the fuzzer: no inputs, then a zero "flag" is Core's empty output list, a legacy
+    /// transaction whose txid covers every byte.
+    @Test(arguments: ["04000000000000000000", "ff0b00000000000000fe"])
+    func noInputsAndZeroFlagIsLegacy(hex: String) throws {
+        let bytes = try #require(Hex.decode(hex))
+        let tx = try Transaction(decoding: bytes)
+        #expect(tx.inputs.isEmpty && tx.outputs.isEmpty && !tx.hasWitness)
+        #expect(tx.encoded() == bytes)
+        #expect(tx.txid == SHA256d.hash(bytes))
+        #expect(tx.wtxid == tx.txid)
+    }
+
     @Test func randomBytesNeverTrap() {
         var rng = SeededGenerator(seed: 42)
         for length in [0, 1, 10, 80, 81, 200, 1000, 5000] {

@@ -1,0 +1,35 @@
+import BitcoinWire
+import BlockFile
+import CFuzzer
+import Validation
+
+/// SwiftPM names an executable's entry point `<Module>_main`; hand it to libFuzzer's driver.
+@_cdecl("FuzzDecoder_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data, size) }
+}
+
+/// libFuzzer entry point: any bytes, as a block, a transaction, and a whole blk file.
+/// Decoding may fail but must never trap; whatever decodes canonically must re-encode to
+/// the same bytes; the assignment validator must give a verdict.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: start, count: count))
+    if let block = try? Block(decoding: bytes) {
+        precondition(block.encoded() == bytes, "block round trip")
+    }
+    _ = try? Block(decoding: bytes, options: .legacy)
+    if let tx = try? Transaction(decoding: bytes) {
+        precondition(tx.encoded() == bytes, "transaction round trip")
+        precondition(SHA256d.hash(tx.encoded(witness: false)) == tx.txid, "txid")
+    }
+    // As a blk file, and as a block behind a valid preamble.
+    let report = try! AssignmentValidator.run(MappedFile(copying: bytes, path: "fuzz"), workers: 1)
+    precondition(report.verdict.hasPrefix("no errors") == (report.error == nil))
+    let size = UInt32(count)
+    let framed: [UInt8] = [0xf9, 0xbe, 0xb4, 0xd9] + withUnsafeBytes(of: size.littleEndian, Array.init) + bytes
+    _ = try! AssignmentValidator.run(MappedFile(copying: framed, path: "fuzz"), workers: 1)
+    return 0
+}
