@@ -16,10 +16,11 @@ public enum Fixtures {
         [UInt8](try! Data(contentsOf: url(relative)))
     }
 
-    /// The names of the files in a fixture folder, sorted.
+    /// The block files (`.blk`, `.bin`) in a fixture folder, sorted. Anything else there, such
+    /// as the JSON `./parse.sh` writes beside a sample, is not a fixture.
     public static func files(in folder: String) -> [String] {
         let names = try! FileManager.default.contentsOfDirectory(atPath: url(folder).path)
-        return names.sorted().map { "\(folder)/\($0)" }
+        return names.filter { $0.hasSuffix(".blk") || $0.hasSuffix(".bin") }.sorted().map { "\(folder)/\($0)" }
     }
 
     /// Splits a well-formed blk file into its blocks: (offset of the magic, block bytes).
@@ -29,6 +30,7 @@ public enum Fixtures {
         var i = 0
         while i + 8 <= file.count {
             let size = Int(file[i + 4]) | Int(file[i + 5]) << 8 | Int(file[i + 6]) << 16 | Int(file[i + 7]) << 24
+            precondition(i + 8 + size <= file.count, "\(relative) is not a well-formed blk file")
             blocks.append((i, Array(file[(i + 8)..<(i + 8 + size)])))
             i += 8 + size
         }
