@@ -1,5 +1,5 @@
 /// A block: header and transactions (Core `CBlock`).
-public struct Block: Sendable, Hashable {
+public struct Block: Sendable, Hashable, WireEncodable {
     public let header: BlockHeader
     public let transactions: [Transaction]
 
@@ -16,13 +16,6 @@ public struct Block: Sendable, Hashable {
         header.encode(into: &out)
         out.appendCompactSize(transactions.count)
         for tx in transactions { tx.encode(into: &out, witness: witness) }
-    }
-
-    public func encoded(witness: Bool = true) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(size(witness: witness))
-        encode(into: &out, witness: witness)
-        return out
     }
 
     /// Serialized size; without `witness`, the stripped size.

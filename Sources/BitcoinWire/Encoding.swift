@@ -34,3 +34,21 @@ public enum CompactSize {
         }
     }
 }
+
+/// A value with a wire serialization that may include segwit data.
+public protocol WireEncodable {
+    /// Appends the serialization; with `witness`, in BIP144 form when there is witness data.
+    func encode(into out: inout [UInt8], witness: Bool)
+    /// Serialized size; without `witness`, the stripped size (BIP141 "base size").
+    func size(witness: Bool) -> Int
+}
+
+extension WireEncodable {
+    /// The serialization, by default with witness data when there is any.
+    public func encoded(witness: Bool = true) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(size(witness: witness))
+        encode(into: &out, witness: witness)
+        return out
+    }
+}

@@ -17,7 +17,7 @@ public struct OutPoint: Sendable, Hashable {
 ///
 /// Script bytes are `ArraySlice`s of the buffer the transaction was decoded from: decoding
 /// a block copies nothing per script, and a transaction keeps that buffer alive.
-public struct Transaction: Sendable, Hashable {
+public struct Transaction: Sendable, Hashable, WireEncodable {
     public struct Input: Sendable, Hashable {
         public let previousOutput: OutPoint
         public let scriptSig: ArraySlice<UInt8>
@@ -109,14 +109,6 @@ public struct Transaction: Sendable, Hashable {
             }
         }
         out.appendLE(lockTime)
-    }
-
-    /// The serialization, by default with witness data when there is any.
-    public func encoded(witness: Bool = true) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(size(witness: witness))
-        encode(into: &out, witness: witness)
-        return out
     }
 
     /// Serialized size in bytes; without `witness`, the stripped size (BIP141 "base size").

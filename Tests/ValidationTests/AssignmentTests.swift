@@ -65,6 +65,11 @@ func changed(_ bytes: [UInt8], _ position: Int, _ value: UInt8) -> [UInt8] {
         return blocks
     }()
 
+    /// The little-endian UInt32 at `start` in the 10-block file once byte `position` becomes `value`.
+    static func field(at start: Int, after position: Int, becomes value: UInt8) -> UInt32 {
+        ReferenceValidator.le32(changed(ten, position, value), start)
+    }
+
     /// The verdict the assignment implies for changing byte `position` to `value`.
     static func expectation(_ position: Int, _ value: UInt8) -> String {
         let k = layout.lastIndex { $0.start <= position }!
@@ -76,9 +81,7 @@ func changed(_ bytes: [UInt8], _ position: Int, _ value: UInt8) -> [UInt8] {
         case 0..<4:
             return "error 1 block \(k)"
         case 4..<8:
-            var sizeBytes = Array(ten[(block.start + 4)..<(block.start + 8)])
-            sizeBytes[offset - 4] = value
-            let size = Int(ReferenceValidator.le32(sizeBytes, 0))
+            let size = Int(field(at: block.start + 4, after: position, becomes: value))
             if size < 81 || block.start + 8 + size > ten.count { return "error 1 block \(k)" }
             return "error 6 block \(k)"  // the transaction no longer fills the block exactly
         case 8..<12:
@@ -88,9 +91,7 @@ func changed(_ bytes: [UInt8], _ position: Int, _ value: UInt8) -> [UInt8] {
         case 44..<76:
             return "error 6 block \(k)"
         case 76..<80:
-            var timeBytes = Array(ten[(block.start + 76)..<(block.start + 80)])
-            timeBytes[offset - 76] = value
-            let time = Int64(ReferenceValidator.le32(timeBytes, 0))
+            let time = Int64(field(at: block.start + 76, after: position, becomes: value))
             if k > 0 && time < layout[k - 1].time - 7200 { return "error 4 block \(k)" }
             return nextBlockHashCheck
         case 80..<88:
