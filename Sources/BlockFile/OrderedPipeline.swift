@@ -7,53 +7,60 @@ import Darwin
 #endif
 import Dispatch
 
-/// Runs `transform` over `0..<count` on `workers` threads and hands the results to
-/// `consume` on the calling thread strictly in index order, with at most `window` results
-/// in flight, so memory stays bounded however large `count` is.
+/// Runs `transform` over the items `produce` yields, on `workers` threads, and hands the
+/// results to `consume` on the calling thread strictly in production order, with at most
+/// `window` items in flight: memory stays bounded however many items there are.
 ///
-/// `consume` returns false to stop early; workers then finish the item in hand and quit.
+/// `produce` is called by one thread at a time (under the pipeline's lock), so it may keep
+/// state, such as a scanner reading a file from start to end. `consume` returns false to
+/// stop early; workers then finish the item in hand and quit.
 /// - Throws: whatever `consume` throws, after every worker has stopped.
-package func orderedParallelMap<Output: Sendable>(
-    count: Int, workers: Int, window: Int,
-    transform: @escaping @Sendable (Int) -> Output,
-    consume: (Int, Output) throws -> Bool
+package func orderedParallelMap<Item: Sendable, Output: Sendable>(
+    workers: Int, window: Int,
+    produce: @escaping () -> Item?,
+    transform: @escaping @Sendable (Item) -> Output,
+    consume: (Output) throws -> Bool
 ) throws {
-    guard count > 0 else { return }
-    if workers <= 1 || count == 1 {
-        for i in 0..<count where try !consume(i, transform(i)) { return }
+    if workers <= 1 {
+        while let item = produce(), try consume(transform(item)) {}
         return
     }
-    let state = PipelineState<Output>(window: max(window, workers))
+    let state = PipelineState<Item, Output>(window: max(window, workers), produce: produce)
     let group = DispatchGroup()
     for _ in 0..<workers {
         DispatchQueue.global().async(group: group) {
-            while let i = state.claim(count: count) {
-                state.put(transform(i), at: i)
+            while let (index, item) = state.claim() {
+                state.put(transform(item), at: index)
             }
+            state.finished()
         }
     }
     defer {
         state.stop()
         group.wait()
     }
-    for i in 0..<count {
-        let output = state.take(i)
-        if try !consume(i, output) { return }
+    while let output = state.take() {
+        if try !consume(output) { return }
     }
 }
 
-/// The ring of results shared by the workers and the consumer.
-/// `@unchecked Sendable`: every field is read and written only while holding `mutex`.
-private final class PipelineState<Output>: @unchecked Sendable {
+/// The producer and the ring of results shared by the workers and the consumer.
+/// `@unchecked Sendable`: every field, and `produce`, is used only while holding `mutex`.
+private final class PipelineState<Item, Output>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let produce: () -> Item?
     private var slots: [Output?]
-    private var nextClaim = 0
-    private var nextTake = 0
+    private var produced = 0
+    private var taken = 0
+    private var exhausted = false
     private var stopped = false
+    private var running: Int
 
-    init(window: Int) {
+    init(window: Int, produce: @escaping () -> Item?) {
+        self.produce = produce
         slots = Array(repeating: nil, count: window)
+        running = 0
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(changed, nil)
     }
@@ -65,33 +72,53 @@ private final class PipelineState<Output>: @unchecked Sendable {
         changed.deallocate()
     }
 
-    /// The next index to work on, waiting while the window is full; nil when done.
-    func claim(count: Int) -> Int? {
+    /// The next item and its place in order, waiting while the window is full; nil when done.
+    func claim() -> (Int, Item)? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while !stopped && nextClaim < count && nextClaim >= nextTake + slots.count {
+        while !stopped && !exhausted && produced >= taken + slots.count {
             pthread_cond_wait(changed, mutex)
         }
-        guard !stopped && nextClaim < count else { return nil }
-        defer { nextClaim += 1 }
-        return nextClaim
+        guard !stopped && !exhausted, let item = produce() else {
+            exhausted = true
+            pthread_cond_broadcast(changed)
+            return nil
+        }
+        running += 1
+        defer { produced += 1 }
+        return (produced, item)
     }
 
     func put(_ output: Output, at index: Int) {
         pthread_mutex_lock(mutex)
         slots[index % slots.count] = output
+        running -= 1
         pthread_cond_broadcast(changed)
         pthread_mutex_unlock(mutex)
     }
 
-    func take(_ index: Int) -> Output {
+    /// A worker leaves: the consumer may be waiting to learn that nothing more will come.
+    func finished() {
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// The next output in order, waiting for it; nil once everything produced was taken.
+    func take() -> Output? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while slots[index % slots.count] == nil { pthread_cond_wait(changed, mutex) }
-        let output = slots[index % slots.count].take()!
-        nextTake = index + 1
-        pthread_cond_broadcast(changed)
-        return output
+        while true {
+            let slot = taken % slots.count
+            if taken < produced, let output = slots[slot] {
+                slots[slot] = nil
+                taken += 1
+                pthread_cond_broadcast(changed)
+                return output
+            }
+            if exhausted && taken == produced && running == 0 { return nil }
+            pthread_cond_wait(changed, mutex)
+        }
     }
 
     func stop() {

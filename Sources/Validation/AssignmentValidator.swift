@@ -39,23 +39,31 @@ public enum AssignmentValidator {
         render: @escaping @Sendable (AssignmentBlock, UnsafeRawBufferPointer, inout Output) -> Void,
         emit: (Output) throws -> Void
     ) throws -> AssignmentReport {
+        // Blocks are framed as the workers ask for them, a chunk at a time, so only the
+        // chunks in flight are ever held.
         var scanner = FrameScanner(file.bytes)
-        var frames = [BlockFrame]()
         var framingError: FramingError?
-        while let next = scanner.next() {
-            switch next {
-            case .success(let frame): frames.append(frame)
-            case .failure(let error): framingError = error
+        let nextChunk = { () -> [BlockFrame]? in
+            var frames = [BlockFrame]()
+            var bytes = 0
+            while bytes < chunkBytes, let next = scanner.next() {
+                switch next {
+                case .success(let frame):
+                    frames.append(frame)
+                    bytes += frame.payload.count
+                case .failure(let error):
+                    framingError = error
+                }
             }
+            return frames.isEmpty ? nil : frames
         }
-        let chunks = chunk(frames)
-        let allFrames = frames
         var linker = AssignmentLinker()
         var firstError: AssignmentError?
-        try orderedParallelMap(count: chunks.count, workers: workers, window: 4 * workers, transform: { i in
+        try orderedParallelMap(workers: workers, window: 4 * workers, produce: nextChunk, transform: { frames in
             var output = makeOutput()
             var blocks = [AssignmentBlock]()
-            for frame in allFrames[chunks[i]] {
+            blocks.reserveCapacity(frames.count)
+            for frame in frames {
                 let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload])
                 let checked = AssignmentRules.check(bytes, frame: frame)
                 if checked.failure == nil { render(checked, bytes, &output) }
@@ -64,7 +72,7 @@ public enum AssignmentValidator {
                 if checked.failure != nil { break }
             }
             return (blocks, output)
-        }, consume: { _, result in
+        }, consume: { result in
             for block in result.0 {
                 if let error = linker.link(block) {
                     firstError = error
@@ -85,22 +93,5 @@ public enum AssignmentValidator {
     /// Validates `file` without producing any output.
     public static func run(_ file: MappedFile, workers: Int = processorCount) throws -> AssignmentReport {
         try run(file, workers: workers, makeOutput: { () }, render: { _, _, _ in }, emit: { _ in })
-    }
-
-    /// Groups consecutive frames into chunks of about `chunkBytes` input bytes.
-    static func chunk(_ frames: [BlockFrame]) -> [Range<Int>] {
-        var chunks = [Range<Int>]()
-        var start = 0
-        var bytes = 0
-        for (i, frame) in frames.enumerated() {
-            bytes += frame.payload.count
-            if bytes >= chunkBytes {
-                chunks.append(start..<(i + 1))
-                start = i + 1
-                bytes = 0
-            }
-        }
-        if start < frames.count { chunks.append(start..<frames.count) }
-        return chunks
     }
 }
