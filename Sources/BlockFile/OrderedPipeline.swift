@@ -5,7 +5,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
 
 /// Runs `transform` over the items `produce` yields, on `workers` threads, and hands the
 /// results to `consume` on the calling thread strictly in production order, with at most
@@ -26,9 +25,10 @@ package func orderedParallelMap<Item: Sendable, Output: Sendable>(
         return
     }
     let state = PipelineState<Item, Output>(window: max(window, workers), produce: produce)
-    let group = DispatchGroup()
-    for _ in 0..<workers {
-        DispatchQueue.global().async(group: group) {
+    // Dedicated threads, not a shared queue: the caller blocks while it waits for results,
+    // and a pool whose threads are all blocked can be slow to add more.
+    let threads = (0..<workers).map { _ in
+        startThread {
             while let (index, item) = state.claim() {
                 state.put(transform(item), at: index)
             }
@@ -37,7 +37,7 @@ package func orderedParallelMap<Item: Sendable, Output: Sendable>(
     }
     defer {
         state.stop()
-        group.wait()
+        for thread in threads { joinThread(thread) }
     }
     while let output = state.take() {
         if try !consume(output) { return }
@@ -127,6 +127,38 @@ private final class PipelineState<Item, Output>: @unchecked Sendable {
         pthread_cond_broadcast(changed)
         pthread_mutex_unlock(mutex)
     }
+}
+
+/// The body a new thread runs.
+private final class ThreadBody {
+    let run: @Sendable () -> Void
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}
+
+#if canImport(Darwin)
+private typealias Thread = pthread_t?
+#else
+private typealias Thread = pthread_t
+#endif
+
+/// Starts a thread running `body`.
+private func startThread(_ body: @escaping @Sendable () -> Void) -> Thread {
+    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var thread = Thread()
+    let status = pthread_create(&thread, nil, { context in
+        Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().run()
+        return nil
+    }, context)
+    precondition(status == 0, "cannot start a thread: error \(status)")
+    return thread
+}
+
+private func joinThread(_ thread: Thread) {
+    #if canImport(Darwin)
+    pthread_join(thread!, nil)
+    #else
+    pthread_join(thread, nil)
+    #endif
 }
 
 /// Processors online, for sizing worker pools.
