@@ -37,7 +37,6 @@ public struct DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
         case witnessItemLength = "witness item length"
         case witnessItem = "witness item"
         case lockTime = "lock time"
-        case hex = "hex text"
     }
 
     public var reason: Reason

@@ -40,12 +40,3 @@ public enum SHA256d {
         }
     }
 }
-
-/// Single SHA-256 (Base58Check checksums, witness script hashes).
-public enum SHA256Hash {
-    public static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(bufferPointer: bytes)
-        return hasher.finalize().withUnsafeBytes { Array($0) }
-    }
-}

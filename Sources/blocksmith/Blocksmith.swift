@@ -42,7 +42,7 @@ struct Blocksmith: ParsableCommand {
 struct ToolError: Error {
     let message: String
     init(_ message: String) { self.message = message }
-    init(_ error: some Error) { message = "\(error)" }
+    init(_ error: any Error) { message = (error as? ToolError)?.message ?? "\(error)" }
 }
 
 /// Writes one line to standard error.

@@ -75,8 +75,7 @@ import TestFixtures
         let run = try Self.blocksmith("parse", "/nonexistent/blk00000.dat")
         #expect(run.status == 2)
         #expect(run.stdout == "")
-        #expect(run.stderr.contains("/nonexistent/blk00000.dat"))
-        #expect(run.stderr.contains("No such file or directory"))
+        #expect(run.stderr == "blocksmith: /nonexistent/blk00000.dat: cannot open: No such file or directory\n")
     }
 
     @Test func usageProblemsAreStatusTwo() throws {
@@ -102,7 +101,8 @@ import TestFixtures
         var info = stat()
         #expect(stat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR)
         let itself = try Self.blocksmith("parse", file, "--json", file)
-        #expect(itself.status == 2 && itself.stderr.contains("would overwrite the input"))
+        #expect(itself.status == 2)
+        #expect(itself.stderr == "blocksmith: \(file): the JSON would overwrite the input\n")
         #expect(FileManager.default.contents(atPath: file) == Data(Self.ten))
         let unwritable = try Self.blocksmith("parse", file, "--json", "/nonexistent/x.json")
         #expect(unwritable.status == 2 && unwritable.stdout == "")
