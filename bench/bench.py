@@ -92,10 +92,14 @@ def main():
     if python:
         print(f"  {'python_baseline.py':22} {statistics.median(python):6.3f} s  "
               f"({min(python):.3f}-{max(python):.3f})  {max(python_peak):6.0f} MB")
+    # The targets are stated for the standard chain; on smaller inputs fixed costs dominate.
+    standard = args.blocks == 119341
     print("ratios (same run):")
-    print(f"  validation / openssl sha256:   {med['validate'] / med['openssl']:.2f}x  (target <= 3x)")
+    print(f"  validation / openssl sha256:   {med['validate'] / med['openssl']:.2f}x"
+          + ("  (target <= 3x)" if standard else ""))
     if python:
-        print(f"  python baseline / parse+JSON:  {statistics.median(python) / med['json']:.1f}x  (target >= 20x, aim 40x)")
+        print(f"  python baseline / parse+JSON:  {statistics.median(python) / med['json']:.1f}x"
+              + ("  (target >= 20x, aim 40x)" if standard else ""))
     print(f"  peak RSS with JSON - input size: {max(peaks['json']) - size_mb:.0f} MB "
           f"(without JSON: {max(peaks['validate']) - size_mb:.0f} MB)")
     if args.check_json:
