@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "blocksmith", targets: ["blocksmith"]),
         .library(name: "BitcoinWire", targets: ["BitcoinWire"]),
+        .library(name: "BitcoinScript", targets: ["BitcoinScript"]),
         .library(name: "BlockFile", targets: ["BlockFile"]),
         .library(name: "Validation", targets: ["Validation"]),
         .library(name: "Export", targets: ["Export"]),
@@ -25,6 +26,10 @@ let package = Package(
             name: "BitcoinWire",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
+        .target(
+            name: "BitcoinScript",
+            dependencies: ["BitcoinWire", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .target(name: "BlockFile", dependencies: ["BitcoinWire"], swiftSettings: strict),
         .target(name: "Validation", dependencies: ["BitcoinWire", "BlockFile"], swiftSettings: strict),
         .target(name: "Export", dependencies: ["BitcoinWire", "BlockFile", "Validation"], swiftSettings: strict),
@@ -37,6 +42,7 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "TestFixtures", path: "Tests/Fixtures", resources: [.copy("Data")]),
         .testTarget(name: "BitcoinWireTests", dependencies: ["BitcoinWire", "TestFixtures"], swiftSettings: strict),
+        .testTarget(name: "BitcoinScriptTests", dependencies: ["BitcoinScript", "TestFixtures"], swiftSettings: strict),
         .testTarget(name: "BlockFileTests", dependencies: ["BlockFile", "TestFixtures"], swiftSettings: strict),
         .testTarget(
             name: "ValidationTests",

@@ -1,0 +1,71 @@
+import BitcoinWire
+
+extension Script {
+    /// The script as Bitcoin Core's `ScriptToAsmStr` writes it: pushes of up to 4 bytes as
+    /// numbers, longer ones as hex, other opcodes by name, and `[error]` where a push runs
+    /// past the end.
+    ///
+    /// - Parameter decodingSighash: as Core does for scriptSigs, write a pushed signature
+    ///   that is strict DER with a defined hash type as its hex without the last byte,
+    ///   followed by the type, e.g. `…[ALL]`.
+    public func asm(decodingSighash: Bool = false) -> String {
+        var parts = [String]()
+        let attemptSighash = decodingSighash && !isUnspendable
+        for instruction in instructions {
+            switch instruction {
+            case let .push(_, data):
+                if data.count <= 4 {
+                    parts.append(String(Script.number(data)))
+                } else if attemptSighash, let type = Script.sighashName(ofSignature: data) {
+                    parts.append(Hex.encode(data.dropLast()) + "[" + type + "]")
+                } else {
+                    parts.append(Hex.encode(data))
+                }
+            case .op(let opcode):
+                parts.append(Opcode.name(opcode))
+            case .truncatedPush:
+                parts.append("[error]")
+            }
+        }
+        return parts.joined(separator: " ")
+    }
+
+    /// A minimal little-endian number with a sign bit (Core `CScriptNum`), for up to 8 bytes.
+    public static func number(_ bytes: ArraySlice<UInt8>) -> Int64 {
+        guard let last = bytes.last else { return 0 }
+        var value: UInt64 = 0
+        for (i, byte) in bytes.enumerated() { value |= UInt64(byte) << (8 * UInt64(i)) }
+        guard last & 0x80 != 0 else { return Int64(bitPattern: value) }
+        value &= ~(UInt64(0x80) << (8 * UInt64(bytes.count - 1)))
+        return -Int64(bitPattern: value)
+    }
+
+    /// The hash type name of a signature that passes Core's strict encoding checks
+    /// (BIP66 DER, defined hash type), else nil.
+    static func sighashName(ofSignature sig: ArraySlice<UInt8>) -> String? {
+        guard isStrictDER(Array(sig)), let type = sig.last else { return nil }
+        switch type {
+        case 0x01: return "ALL"
+        case 0x02: return "NONE"
+        case 0x03: return "SINGLE"
+        case 0x81: return "ALL|ANYONECANPAY"
+        case 0x82: return "NONE|ANYONECANPAY"
+        case 0x83: return "SINGLE|ANYONECANPAY"
+        default: return nil
+        }
+    }
+
+    /// BIP66 `IsValidSignatureEncoding`: DER, with the hash type byte at the end.
+    static func isStrictDER(_ sig: [UInt8]) -> Bool {
+        guard sig.count >= 9, sig.count <= 73, sig[0] == 0x30, Int(sig[1]) == sig.count - 3 else { return false }
+        let lenR = Int(sig[3])
+        guard 5 + lenR < sig.count else { return false }
+        let lenS = Int(sig[5 + lenR])
+        guard lenR + lenS + 7 == sig.count, sig[2] == 0x02, lenR != 0, sig[4] & 0x80 == 0,
+              !(lenR > 1 && sig[4] == 0 && sig[5] & 0x80 == 0),
+              sig[lenR + 4] == 0x02, lenS != 0, sig[lenR + 6] & 0x80 == 0,
+              !(lenS > 1 && sig[lenR + 6] == 0 && sig[lenR + 7] & 0x80 == 0)
+        else { return false }
+        return true
+    }
+}
