@@ -23,7 +23,7 @@ public struct Script: Sendable, Hashable {
 
     public struct Instructions: Sequence, IteratorProtocol, Sendable {
         let bytes: ArraySlice<UInt8>
-        var position: Int
+        public internal(set) var position: Int
         var done = false
 
         init(bytes: ArraySlice<UInt8>) {

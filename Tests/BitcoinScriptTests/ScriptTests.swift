@@ -124,3 +124,15 @@ func block(_ file: String) -> Block { try! Block(decoding: Fixtures.blocks("bloc
         }
     }
 }
+
+@Suite struct CoinbaseTextTests {
+    @Test func genesis() {
+        #expect(block("mainnet-000000.blk").coinbaseText == "The Times 03/Jan/2009 Chancellor on brink of second bailout for banks")
+    }
+
+    @Test func heightIsNotText() throws {
+        let text = block("mainnet-556977-segwit.blk").coinbaseText
+        #expect(!text.isEmpty)
+        #expect(text.allSatisfy { $0.isASCII && !$0.isNewline })
+    }
+}

@@ -1,0 +1,45 @@
+extension Block {
+    /// The block's height from its coinbase script (BIP34), for blocks of version 2 or more
+    /// whose coinbase script starts with a number: OP_0, OP_1…OP_16, or a push of up to 8 bytes.
+    public var bip34Height: Int64? {
+        guard header.version >= 2, let coinbase = transactions.first, coinbase.isCoinbase else { return nil }
+        let script = coinbase.inputs[0].scriptSig
+        guard let first = script.first else { return nil }
+        switch first {
+        case 0x00: return 0
+        case 0x51...0x60: return Int64(first - 0x50)
+        case 0x01...0x08:
+            let length = Int(first)
+            guard script.count > length else { return nil }
+            let data = script.dropFirst().prefix(length)
+            guard data.last! & 0x80 == 0 else { return nil }  // heights are not negative
+            return data.reversed().reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        default:
+            return nil
+        }
+    }
+
+    /// The BIP141 witness commitment: the last coinbase output whose script starts
+    /// `OP_RETURN 0x24 aa21a9ed`, and the 32 bytes after that.
+    public var witnessCommitment: Hash256? {
+        guard let coinbase = transactions.first else { return nil }
+        for output in coinbase.outputs.reversed() {
+            let s = output.scriptPubKey
+            if s.count >= 38 && s.prefix(6).elementsEqual([0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed]) {
+                return Hash256(wireBytes: s.dropFirst(6).prefix(32))
+            }
+        }
+        return nil
+    }
+
+    /// The witness merkle root: the merkle root of the wtxids, with the coinbase's as zero.
+    public var witnessMerkleRoot: Hash256? {
+        guard !transactions.isEmpty else { return nil }
+        return Merkle.root([.zero] + transactions.dropFirst().map(\.wtxid))?.root
+    }
+
+    /// Stripped size (without witness data).
+    public var strippedSize: Int { size(witness: false) }
+    /// Virtual size: weight / 4, rounded up.
+    public var virtualSize: Int { (weight + 3) / 4 }
+}

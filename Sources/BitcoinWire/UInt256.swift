@@ -1,0 +1,188 @@
+/// An unsigned 256-bit integer (Core `arith_uint256`) for targets and chain work: four
+/// 64-bit limbs, least significant first.
+public struct UInt256: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var limbs: (UInt64, UInt64, UInt64, UInt64)
+
+    public static let zero = UInt256(0)
+    public static let max = UInt256(limbs: (.max, .max, .max, .max))
+
+    public init(_ value: UInt64) { limbs = (value, 0, 0, 0) }
+    public init(limbs: (UInt64, UInt64, UInt64, UInt64)) { self.limbs = limbs }
+
+    /// A hash read as a little-endian 256-bit number, as proof of work compares it.
+    public init(_ hash: Hash256) {
+        limbs = (hash.w0.littleEndian, hash.w1.littleEndian, hash.w2.littleEndian, hash.w3.littleEndian)
+    }
+
+    /// Parses 64 hex digits, most significant first.
+    public init?(hex: String) {
+        guard hex.utf8.count == 64, let hash = Hash256(displayHex: hex) else { return nil }
+        self.init(hash)
+    }
+
+    var array: [UInt64] { [limbs.0, limbs.1, limbs.2, limbs.3] }
+    init(array a: [UInt64]) { limbs = (a[0], a[1], a[2], a[3]) }
+
+    public var isZero: Bool { self == .zero }
+
+    public static func == (a: UInt256, b: UInt256) -> Bool { a.array == b.array }
+    public func hash(into hasher: inout Hasher) { hasher.combine(array) }
+
+    public static func < (a: UInt256, b: UInt256) -> Bool {
+        (a.limbs.3, a.limbs.2, a.limbs.1, a.limbs.0) < (b.limbs.3, b.limbs.2, b.limbs.1, b.limbs.0)
+    }
+
+    public static prefix func ~ (a: UInt256) -> UInt256 { UInt256(array: a.array.map { ~$0 }) }
+
+    /// Wrapping addition.
+    public static func &+ (a: UInt256, b: UInt256) -> UInt256 {
+        var out = [UInt64](repeating: 0, count: 4)
+        var carry: UInt64 = 0
+        let (x, y) = (a.array, b.array)
+        for i in 0..<4 {
+            let (s1, o1) = x[i].addingReportingOverflow(y[i])
+            let (s2, o2) = s1.addingReportingOverflow(carry)
+            out[i] = s2
+            carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
+        }
+        return UInt256(array: out)
+    }
+
+    /// Wrapping subtraction.
+    public static func &- (a: UInt256, b: UInt256) -> UInt256 { a &+ (~b &+ UInt256(1)) }
+
+    public static func << (a: UInt256, n: Int) -> UInt256 {
+        guard n < 256 else { return .zero }
+        var out = [UInt64](repeating: 0, count: 4)
+        let (words, bits) = (n / 64, n % 64)
+        let x = a.array
+        for i in stride(from: 3, through: words, by: -1) {
+            out[i] = x[i - words] << bits
+            if bits > 0 && i - words - 1 >= 0 { out[i] |= x[i - words - 1] >> (64 - bits) }
+        }
+        return UInt256(array: out)
+    }
+
+    public static func >> (a: UInt256, n: Int) -> UInt256 {
+        guard n < 256 else { return .zero }
+        var out = [UInt64](repeating: 0, count: 4)
+        let (words, bits) = (n / 64, n % 64)
+        let x = a.array
+        for i in 0..<(4 - words) {
+            out[i] = x[i + words] >> bits
+            if bits > 0 && i + words + 1 < 4 { out[i] |= x[i + words + 1] << (64 - bits) }
+        }
+        return UInt256(array: out)
+    }
+
+    /// The number of significant bits.
+    public var bitWidth: Int {
+        let x = array
+        for i in stride(from: 3, through: 0, by: -1) where x[i] != 0 { return 64 * i + 64 - x[i].leadingZeroBitCount }
+        return 0
+    }
+
+    /// Integer division (shift and subtract). Division by zero gives zero.
+    public static func / (a: UInt256, b: UInt256) -> UInt256 {
+        guard !b.isZero, b <= a else { return .zero }
+        var remainder = a
+        var quotient = UInt256.zero
+        var shift = a.bitWidth - b.bitWidth
+        var divisor = b << shift
+        while shift >= 0 {
+            if remainder >= divisor {
+                remainder = remainder &- divisor
+                quotient = quotient &+ (UInt256(1) << shift)
+            }
+            divisor = divisor >> 1
+            shift -= 1
+        }
+        return quotient
+    }
+
+    /// An approximation as a Double.
+    public var double: Double {
+        array.reversed().reduce(0.0) { $0 * 18_446_744_073_709_551_616.0 + Double($1) }
+    }
+
+    /// 64 lowercase hex digits, most significant first (as Core prints targets and chain work).
+    public var hex: String {
+        array.reversed().map { word in
+            let digits = String(word, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }.joined()
+    }
+
+    public var description: String { hex }
+}
+
+/// A proof-of-work target in compact form ("nBits", Core `arith_uint256::SetCompact`):
+/// a one-byte exponent (size in bytes) and a 23-bit mantissa with a sign bit.
+public struct CompactTarget: Sendable, Hashable {
+    public let bits: UInt32
+    /// The full 256-bit target (zero when negative or overflowing).
+    public let target: UInt256
+    /// The sign bit was set on a non-zero mantissa.
+    public let isNegative: Bool
+    /// The value does not fit in 256 bits.
+    public let isOverflow: Bool
+
+    public init(bits: UInt32) {
+        self.bits = bits
+        let size = Int(bits >> 24)
+        var word = bits & 0x007f_ffff
+        // As in Core, sign and overflow are judged on the mantissa after a small size shifts it.
+        if size <= 3 { word >>= 8 * (3 - UInt32(size)) }
+        isNegative = word != 0 && bits & 0x0080_0000 != 0
+        isOverflow = word != 0 && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32))
+        if isOverflow || isNegative {
+            target = .zero
+        } else if size <= 3 {
+            target = UInt256(UInt64(word))
+        } else {
+            target = UInt256(UInt64(word)) << (8 * (size - 3))
+        }
+    }
+
+    /// Usable as a target: not negative, not overflowing, not zero.
+    public var isValid: Bool { !isNegative && !isOverflow && !target.isZero }
+
+    /// Expected number of hashes to find a block at this target (Core `GetBlockProof`):
+    /// 2^256 / (target + 1), zero for an invalid target.
+    public var work: UInt256 {
+        guard isValid else { return .zero }
+        return (~target / (target &+ UInt256(1))) &+ UInt256(1)
+    }
+
+    /// Difficulty relative to the genesis target 0x1d00ffff (Core `GetDifficulty`).
+    public var difficulty: Double {
+        var shift = Int((bits >> 24) & 0xff)
+        var difficulty = Double(0x0000_ffff) / Double(bits & 0x00ff_ffff)
+        while shift < 29 { difficulty *= 256; shift += 1 }
+        while shift > 29 { difficulty /= 256; shift -= 1 }
+        return difficulty
+    }
+}
+
+extension Network {
+    /// The easiest target a block may have (Core `consensus.powLimit`).
+    public var powLimit: UInt256 {
+        switch self {
+        case .mainnet, .testnet3, .testnet4: UInt256(hex: "00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff")!
+        case .signet: UInt256(hex: "00000377ae000000000000000000000000000000000000000000000000000000")!
+        case .regtest: UInt256(hex: "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")!
+        }
+    }
+}
+
+extension BlockHeader {
+    /// The header's nBits, decoded.
+    public var target: CompactTarget { CompactTarget(bits: bits) }
+
+    /// Core `CheckProofOfWork`: a valid target no easier than `limit`, and `hash` at or below it.
+    public func hasValidProofOfWork(hash: BlockHash, limit: UInt256) -> Bool {
+        let target = self.target
+        guard target.isValid, target.target <= limit else { return false }
+        return UInt256(hash) <= target.target
+    }
+}

@@ -1,0 +1,53 @@
+import Testing
+import TestFixtures
+@testable import BitcoinWire
+
+@Suite struct ComputedValueTests {
+    /// Fixture names carry the height: blocks of version 2 and later must say it in their coinbase.
+    @Test(arguments: Fixtures.files(in: "blocks").filter { !$0.contains("-000") && !$0.contains("unlinked") && !$0.contains("mixed") }
+          + Fixtures.files(in: "raw-blocks"))
+    func bip34Heights(file: String) throws {
+        let bytes = file.hasSuffix(".bin") ? Fixtures.bytes(file) : Fixtures.blocks(file)[0].bytes
+        let block = try Block(decoding: bytes)
+        let name = file.split(separator: "/").last!
+        let height = Int64(name.split(separator: "-")[1].split(separator: ".")[0])!
+        if block.header.version >= 2 {
+            #expect(block.bip34Height == height, "\(file)")
+        } else {
+            #expect(block.bip34Height == nil)
+        }
+    }
+
+    @Test func genesisAndVersionOneBlocksHaveNoHeight() throws {
+        #expect(try Block(decoding: Fixtures.blocks("blocks/mainnet-000000.blk")[0].bytes).bip34Height == nil)
+    }
+
+    /// BIP141: SHA-256d(witness root || reserved value) is the coinbase's commitment.
+    @Test(arguments: ["blocks/mainnet-482300-segwit.blk", "blocks/mainnet-556977-segwit.blk", "raw-blocks/mainnet-481829.bin"])
+    func witnessCommitment(file: String) throws {
+        let bytes = file.hasSuffix(".bin") ? Fixtures.bytes(file) : Fixtures.blocks(file)[0].bytes
+        let block = try Block(decoding: bytes)
+        let commitment = try #require(block.witnessCommitment)
+        let reserved = try #require(block.transactions[0].inputs[0].witness.first)
+        #expect(reserved.count == 32)
+        let root = try #require(block.witnessMerkleRoot)
+        #expect(SHA256d.hash(root.wireBytes + reserved) == commitment)
+        #expect(block.weight <= Limits.maxBlockWeight)
+        #expect(block.strippedSize < block.size())
+        #expect(block.weight == block.strippedSize * 3 + block.size())
+        #expect(block.virtualSize == (block.weight + 3) / 4)
+    }
+
+    @Test func networksByMagic() {
+        #expect(Network(magic: 0xD9B4BEF9) == .mainnet)
+        #expect(Network(magic: 0x0709110B) == .testnet3)
+        #expect(Network(magic: 0x12345678) == nil)
+        #expect(Network.allCases.count == 5)
+        #expect(Set(Network.allCases.map(\.magic)).count == 5)
+        // the genesis hashes are the blocks' own
+        let mainGenesis = try! BlockHeader(decoding: Fixtures.blocks("blocks/mainnet-000000.blk")[0].bytes)
+        #expect(mainGenesis.hash == Network.mainnet.genesisHash)
+        let testGenesis = try! BlockHeader(decoding: Fixtures.blocks("blocks/testnet3-000000.blk")[0].bytes)
+        #expect(testGenesis.hash == Network.testnet3.genesisHash)
+    }
+}
