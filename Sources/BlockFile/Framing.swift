@@ -13,7 +13,10 @@ public struct BlockFrame: Sendable, Hashable {
 /// Damage in a block's 8-byte preamble: what was wrong and where.
 public struct FramingError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Reason: Sendable, Equatable {
+        /// Not the expected (mainnet) magic.
         case badMagic(UInt32)
+        /// Not any known network's magic.
+        case unknownMagic(UInt32)
         case truncatedPreamble(available: Int)
         case sizeTooSmall(UInt32, minimum: Int)
         case sizeTooLarge(UInt32, limit: Int)
@@ -30,6 +33,8 @@ public struct FramingError: Error, Sendable, Equatable, CustomStringConvertible 
         switch reason {
         case let .badMagic(found):
             "magic number is \(BlockFileFormat.hexBytes(found)), expected \(BlockFileFormat.hexBytes(BlockFileFormat.mainnetMagic))"
+        case let .unknownMagic(found):
+            "magic number \(BlockFileFormat.hexBytes(found)) is not one of a known network's"
         case let .truncatedPreamble(available):
             "only \(available) byte\(available == 1 ? "" : "s") left, too few for a block's 8-byte magic and size"
         case let .sizeTooSmall(size, minimum):
@@ -65,7 +70,7 @@ public enum BlockFileFormat {
 /// blk files with zeros), or at the first damaged preamble, which it returns as an error.
 public struct FrameScanner {
     let bytes: UnsafeRawBufferPointer
-    let accepts: @Sendable (UInt32) -> Bool
+    let magics: [UInt32]
     let maximumSize: Int?
     public private(set) var position = 0
     public private(set) var index = 0
@@ -75,13 +80,13 @@ public struct FrameScanner {
 
     /// - Parameters:
     ///   - bytes: the whole file; must outlive the scanner.
-    ///   - accepts: which magic numbers mark a block (mainnet only by default).
+    ///   - magics: the magic numbers that mark a block (mainnet's by default). With one, a
+    ///     wrong magic is reported as `badMagic`; with several, as `unknownMagic`.
     ///   - maximumSize: largest declared size accepted; nil accepts any size that fits in the file.
-    public init(_ bytes: UnsafeRawBufferPointer,
-                accepts: @escaping @Sendable (UInt32) -> Bool = { $0 == BlockFileFormat.mainnetMagic },
+    public init(_ bytes: UnsafeRawBufferPointer, magics: [UInt32] = [BlockFileFormat.mainnetMagic],
                 maximumSize: Int? = nil) {
         self.bytes = bytes
-        self.accepts = accepts
+        self.magics = magics
         self.maximumSize = maximumSize
     }
 
@@ -90,7 +95,7 @@ public struct FrameScanner {
     public mutating func next() -> Result<BlockFrame, FramingError>? {
         guard !done else { return nil }
         let left = bytes.count - position
-        if left == 0 || (left < BlockFileFormat.preambleSize || !accepts(magic(at: position))) && isZero(from: position) {
+        if left == 0 || (left < BlockFileFormat.preambleSize || !magics.contains(magic(at: position))) && isZero(from: position) {
             done = true
             trailingZeroBytes = left
             return nil
@@ -103,7 +108,9 @@ public struct FrameScanner {
             return fail(.truncatedPreamble(available: left), at: position)
         }
         let magic = magic(at: position)
-        guard accepts(magic) else { return fail(.badMagic(magic), at: position) }
+        guard magics.contains(magic) else {
+            return fail(magics.count == 1 ? .badMagic(magic) : .unknownMagic(magic), at: position)
+        }
         let size = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self))
         guard size >= BlockFileFormat.minimumBlockSize else {
             return fail(.sizeTooSmall(size, minimum: BlockFileFormat.minimumBlockSize), at: position + 4)

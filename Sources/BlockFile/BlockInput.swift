@@ -1,0 +1,69 @@
+public import BitcoinWire
+
+/// Where blocks come from and how they are laid out: a blk file (magic, size, block,
+/// repeated; the network told by each block's magic) or one raw serialized block.
+public struct BlockInput: Sendable {
+    public enum Layout: Sendable, Equatable {
+        /// Bitcoin Core's blk format, any network's magic.
+        case blk
+        /// A single block with no preamble, of the given network.
+        case raw(Network)
+    }
+
+    public let file: MappedFile
+    public let layout: Layout
+
+    /// Reads `file`, recognising its layout: blk when it starts with a known network's magic,
+    /// otherwise one raw block of `network`.
+    public init(_ file: MappedFile, network: Network = .mainnet) {
+        self.file = file
+        if file.bytes.count >= 4, Network(magic: file.bytes.loadUnaligned(as: UInt32.self).littleEndian) != nil {
+            layout = .blk
+        } else {
+            layout = .raw(network)
+        }
+    }
+
+    /// Reads hex text (whitespace ignored), as pasted from an explorer or `getblock … 0`.
+    /// - Returns: nil when the text is not hex.
+    public static func fromHex(_ text: some Sequence<UInt8>, name: String, network: Network = .mainnet) -> BlockInput? {
+        let digits = text.filter { !($0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09) }
+        guard let bytes = Hex.decode(String(decoding: digits, as: UTF8.self)) else { return nil }
+        return BlockInput(MappedFile(copying: bytes, path: name), network: network)
+    }
+
+    /// The frames of the input, in order; for a raw block, one frame covering all of it.
+    public func frames(maximumSize: Int? = nil) -> FrameSequence { FrameSequence(input: self, maximumSize: maximumSize) }
+
+    /// Frames produced one at a time (a blk file is scanned lazily).
+    public struct FrameSequence {
+        let input: BlockInput
+        var scanner: FrameScanner
+        var rawDone = false
+
+        init(input: BlockInput, maximumSize: Int?) {
+            self.input = input
+            scanner = FrameScanner(input.file.bytes, magics: Network.allCases.map(\.magic), maximumSize: maximumSize)
+        }
+
+        /// The next frame, nil at the end, or the damaged preamble that ended the scan.
+        public mutating func next() -> Result<BlockFrame, FramingError>? {
+            switch input.layout {
+            case .blk:
+                return scanner.next()
+            case .raw(let network):
+                guard !rawDone, !input.file.bytes.isEmpty else { return nil }
+                rawDone = true
+                return .success(BlockFrame(index: 0, offset: 0, magic: network.magic, payload: 0..<input.file.bytes.count))
+            }
+        }
+
+        /// Zero bytes that ended a blk file.
+        public var trailingZeroBytes: Int { scanner.trailingZeroBytes }
+    }
+}
+
+extension BlockFrame {
+    /// The network the frame's magic names (mainnet for an unknown one).
+    public var network: Network { Network(magic: magic) ?? .mainnet }
+}
