@@ -32,11 +32,11 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "BlockFile", dependencies: ["BitcoinWire"], swiftSettings: strict),
         .target(name: "Validation", dependencies: ["BitcoinWire", "BlockFile"], swiftSettings: strict),
-        .target(name: "Export", dependencies: ["BitcoinWire", "BlockFile", "Validation"], swiftSettings: strict),
+        .target(name: "Export", dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "Validation"], swiftSettings: strict),
         .executableTarget(
             name: "blocksmith",
             dependencies: [
-                "BitcoinWire", "BlockFile", "Validation", "Export",
+                "BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -32,19 +32,29 @@ public struct Block: Sendable, Hashable, WireEncodable {
     /// - Parameter baseOffset: absolute offset of `bytes[0]` in its file, used in errors.
     /// - Throws: `DecodeError` naming the field and offset that failed.
     public init(decoding bytes: [UInt8], baseOffset: Int = 0, options: DecodingOptions = .standard) throws(DecodeError) {
-        let result: Result<Block, DecodeError> = bytes.withUnsafeBytes { raw in
+        self = try Block.decodeLocated(bytes, baseOffset: baseOffset, options: options).block
+    }
+
+    /// Decodes a whole block and says where each transaction starts in `bytes`.
+    /// - Throws: `DecodeError` naming the field and offset that failed.
+    public static func decodeLocated(_ bytes: [UInt8], baseOffset: Int = 0, options: DecodingOptions = .standard)
+        throws(DecodeError) -> (block: Block, transactionOffsets: [Int]) {
+        let result: Result<(Block, [Int]), DecodeError> = bytes.withUnsafeBytes { raw in
             Result { () throws(DecodeError) in
                 var reader = try TransactionReader(raw, baseOffset: baseOffset, options: options)
                 var transactions = [Transaction]()
+                var offsets = [Int]()
                 transactions.reserveCapacity(reader.reservableCount)
+                offsets.reserveCapacity(reader.reservableCount)
                 while reader.hasNext {
+                    offsets.append(reader.cursor.position)
                     transactions.append(try reader.nextTransaction(storage: bytes))
                 }
                 try reader.finish()
-                return Block(header: reader.header, transactions: transactions)
+                return (Block(header: reader.header, transactions: transactions), offsets)
             }
         }
-        self = try result.get()
+        return try result.get()
     }
 }
 

@@ -67,7 +67,7 @@ public enum Hex {
         return out
     }
 
-    @inline(__always) static func nibble(_ c: UInt8) -> UInt8? {
+    @inline(__always) public static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10

@@ -6,6 +6,8 @@ public enum Limits {
     public static let maxBlockWeight = 4_000_000
     /// `WITNESS_SCALE_FACTOR`.
     public static let witnessScaleFactor = 4
+    /// `MAX_BLOCK_SIGOPS_COST`.
+    public static let maxBlockSigOpsCost = 80_000
     /// Smallest possible transaction: version, 1-byte input and output counts, lock time.
     public static let minTransactionSize = 10
     /// Smallest possible input: outpoint, 1-byte script length, sequence.

@@ -32,5 +32,15 @@ public enum Network: String, CaseIterable, Sendable, Hashable, CustomStringConve
         return Hash256(displayHex: hex)!
     }
 
+    /// The height from which segwit's rules apply (Core `consensus.SegwitHeight`).
+    public var segwitHeight: Int64 {
+        switch self {
+        case .mainnet: 481_824
+        case .testnet3: 834_624
+        case .testnet4, .signet: 1
+        case .regtest: 0
+        }
+    }
+
     public var description: String { rawValue }
 }

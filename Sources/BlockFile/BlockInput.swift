@@ -67,3 +67,32 @@ extension BlockFrame {
     /// The network the frame's magic names (mainnet for an unknown one).
     public var network: Network { Network(magic: magic) ?? .mainnet }
 }
+
+/// Groups frames into chunks of about `chunkBytes` input bytes, the unit of parallel work,
+/// and keeps the framing error that ended the input, if any.
+///
+/// Not thread-safe: the ordered pipeline calls `next()` from one thread at a time.
+public final class FrameChunks {
+    private let source: () -> Result<BlockFrame, FramingError>?
+    public private(set) var error: FramingError?
+    public static let chunkBytes = 1 << 19
+
+    /// - Parameter source: the next frame, nil at the end (a `FrameScanner` or `FrameSequence`).
+    public init(_ source: @escaping () -> Result<BlockFrame, FramingError>?) { self.source = source }
+
+    /// The next chunk of frames, nil when none are left.
+    public func next() -> [BlockFrame]? {
+        var chunk = [BlockFrame]()
+        var bytes = 0
+        while bytes < FrameChunks.chunkBytes, let next = source() {
+            switch next {
+            case .success(let frame):
+                chunk.append(frame)
+                bytes += frame.payload.count
+            case .failure(let error):
+                self.error = error
+            }
+        }
+        return chunk.isEmpty ? nil : chunk
+    }
+}

@@ -19,9 +19,6 @@ public struct AssignmentReport: Sendable, Equatable {
 /// on strictly in file order, so the first error in the file is the one reported and output
 /// streams out with bounded memory.
 public enum AssignmentValidator {
-    /// Input bytes per unit of parallel work.
-    static let chunkBytes = 1 << 19
-
     /// Validates `file`.
     ///
     /// - Parameters:
@@ -42,24 +39,10 @@ public enum AssignmentValidator {
         // Blocks are framed as the workers ask for them, a chunk at a time, so only the
         // chunks in flight are ever held.
         var scanner = FrameScanner(file.bytes)
-        var framingError: FramingError?
-        let nextChunk = { () -> [BlockFrame]? in
-            var frames = [BlockFrame]()
-            var bytes = 0
-            while bytes < chunkBytes, let next = scanner.next() {
-                switch next {
-                case .success(let frame):
-                    frames.append(frame)
-                    bytes += frame.payload.count
-                case .failure(let error):
-                    framingError = error
-                }
-            }
-            return frames.isEmpty ? nil : frames
-        }
+        let chunks = FrameChunks { scanner.next() }
         var linker = AssignmentLinker()
         var firstError: AssignmentError?
-        try orderedParallelMap(workers: workers, window: 4 * workers, produce: nextChunk, transform: { frames in
+        try orderedParallelMap(workers: workers, window: 4 * workers, produce: chunks.next, transform: { frames in
             var output = makeOutput()
             var blocks = [AssignmentBlock]()
             blocks.reserveCapacity(frames.count)
@@ -82,7 +65,7 @@ public enum AssignmentValidator {
             try emit(result.1)
             return true
         })
-        if firstError == nil, let framingError {
+        if firstError == nil, let framingError = chunks.error {
             firstError = AssignmentError(.magic, block: framingError.blockIndex, offset: framingError.offset,
                                          framingError.description)
         }

@@ -1,0 +1,164 @@
+public import BitcoinWire
+import BitcoinScript
+
+/// `show --format json`: one JSON object per block, one per line (JSON Lines), with the same
+/// content as the text form. Amounts are integers in satoshis; hashes display-order hex.
+public enum ShowJSON {
+    /// Appends block `d` (or only its transaction `only`) as one line of JSON.
+    public static func write(_ d: BlockDetails, only: Int? = nil, to out: inout ByteBuffer) {
+        let h = d.block.header
+        let target = h.target
+        var o = JSONObject(out: out)
+        o.number("index", d.frame.index)
+        o.number("file_offset", d.frame.offset)
+        o.string("network", d.network.rawValue)
+        o.string("magic", magicHex(d.network.magic))
+        o.string("hash", d.hash.displayHex)
+        o.optionalNumber("height", d.height)
+        o.number("size", d.frame.payload.count)
+        o.number("stripped_size", d.block.strippedSize)
+        o.number("weight", d.block.weight)
+        o.number("vsize", d.block.virtualSize)
+        o.number("version", Int(h.version))
+        o.string("version_hex", hex8(UInt32(bitPattern: h.version)))
+        o.string("previous_hash", h.previousBlockHash.displayHex)
+        o.string("merkle_root", h.merkleRoot.displayHex)
+        o.bool("merkle_root_valid", Merkle.root(d.block.transactions.map(\.txid))?.root == h.merkleRoot)
+        o.number("time", Int(h.time))
+        o.string("time_utc", UTCTime.string(h.time))
+        o.string("bits", hex8(h.bits))
+        o.string("target", target.isValid ? target.target.hex : "")
+        o.raw("difficulty", "\(target.difficulty)")
+        o.string("work", target.work.hex)
+        o.number("nonce", Int(h.nonce))
+        o.bool("proof_of_work_valid", h.hasValidProofOfWork(hash: d.hash, limit: d.network.powLimit))
+        if let commitment = d.block.witnessCommitment {
+            let reserved = d.block.transactions[0].inputs.first?.witness.first.map(Array.init) ?? []
+            o.string("witness_commitment", commitment.displayHex)
+            o.bool("witness_commitment_valid", d.block.witnessMerkleRoot.map { SHA256d.hash($0.wireBytes + reserved) == commitment } ?? false)
+        }
+        o.string("coinbase_text", d.block.coinbaseText)
+        o.number("tx_count", d.block.transactions.count)
+        o.key("transactions")
+        o.out.append("[")
+        var first = true
+        for (i, tx) in d.block.transactions.enumerated() where only == nil || only == i {
+            if !first { o.out.append(",") }
+            first = false
+            write(tx, index: i, in: d, to: &o.out)
+        }
+        o.out.append("]")
+        o.close()
+        out = o.out
+        out.append("\n")
+    }
+
+    static func write(_ tx: Transaction, index: Int, in d: BlockDetails, to out: inout ByteBuffer) {
+        var o = JSONObject(out: out)
+        o.number("index", index)
+        o.string("txid", tx.txid.displayHex)
+        o.string("wtxid", tx.wtxid.displayHex)
+        o.number("file_offset", d.transactionOffsets[index])
+        o.number("version", Int(tx.version))
+        o.number("lock_time", Int(tx.lockTime))
+        o.number("size", tx.size())
+        o.number("stripped_size", tx.size(witness: false))
+        o.number("weight", tx.weight)
+        o.number("vsize", tx.virtualSize)
+        o.bool("coinbase", tx.isCoinbase)
+        o.optionalNumber("fee", d.fee(index))
+        o.key("inputs")
+        o.out.append("[")
+        for (n, input) in tx.inputs.enumerated() {
+            if n > 0 { o.out.append(",") }
+            var i = JSONObject(out: o.out)
+            i.string("txid", input.previousOutput.txid.displayHex)
+            i.number("vout", Int(input.previousOutput.index))
+            i.string("script_sig", Hex.encode(input.scriptSig))
+            i.string("script_sig_asm", tx.isCoinbase ? "" : Script(input.scriptSig).asm(decodingSighash: true))
+            i.number("sequence", Int(input.sequence))
+            i.key("witness")
+            i.out.append("[")
+            for (w, item) in input.witness.enumerated() {
+                if w > 0 { i.out.append(",") }
+                i.out.append("\"" + Hex.encode(item) + "\"")
+            }
+            i.out.append("]")
+            i.optionalNumber("value", d.inputValues[index][n])
+            i.close()
+            o.out = i.out
+        }
+        o.out.append("],")
+        o.first = true
+        o.key("outputs")
+        o.out.append("[")
+        for (n, output) in tx.outputs.enumerated() {
+            if n > 0 { o.out.append(",") }
+            let pattern = Script(output.scriptPubKey).pattern
+            let address = pattern.address(on: d.network)
+            var j = JSONObject(out: o.out)
+            j.number("n", n)
+            j.number("value", Int(output.value))
+            j.raw("value_btc", btc(output.value))
+            j.string("type", pattern.type.rawValue)
+            if let address { j.string("address", address.text) } else { j.raw("address", "null") }
+            j.bool("address_derived", address?.isDerived ?? false)
+            j.string("script_pubkey", Hex.encode(output.scriptPubKey))
+            j.string("script_pubkey_asm", Script(output.scriptPubKey).asm())
+            j.close()
+            o.out = j.out
+        }
+        o.out.append("]")
+        o.close()
+        out = o.out
+    }
+}
+
+/// Writes one JSON object's members, handling commas and string escapes.
+struct JSONObject {
+    var out: ByteBuffer
+    var first = true
+
+    init(out: ByteBuffer) {
+        self.out = out
+        self.out.append("{")
+    }
+
+    mutating func key(_ name: String) {
+        if !first { out.append(",") }
+        first = false
+        out.append("\"" + name + "\":")
+    }
+
+    mutating func raw(_ name: String, _ value: String) { key(name); out.append(value) }
+    mutating func number(_ name: String, _ value: Int) { key(name); out.append(decimal: Int64(value)) }
+    mutating func optionalNumber(_ name: String, _ value: Int64?) {
+        key(name)
+        if let value { out.append(decimal: value) } else { out.append("null") }
+    }
+    mutating func bool(_ name: String, _ value: Bool) { raw(name, value ? "true" : "false") }
+    mutating func string(_ name: String, _ value: String) { key(name); out.append(jsonString: value) }
+    mutating func close() { out.append("}") }
+}
+
+extension ByteBuffer {
+    /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped.
+    public mutating func append(jsonString text: String) {
+        append("\"")
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": append("\\\"")
+            case "\\": append("\\\\")
+            case "\n": append("\\n")
+            case "\r": append("\\r")
+            case "\t": append("\\t")
+            case _ where scalar.value < 0x20:
+                let digits = String(scalar.value, radix: 16)
+                append("\\u" + String(repeating: "0", count: 4 - digits.count) + digits)
+            default:
+                append(String(scalar))
+            }
+        }
+        append("\"")
+    }
+}

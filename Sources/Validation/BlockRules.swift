@@ -1,0 +1,172 @@
+public import BitcoinWire
+
+/// A consensus rule a block broke: Core's reject reason, a sentence, and where.
+public struct RuleFailure: Error, Sendable, Equatable {
+    /// Core's reject reason, e.g. "high-hash", "bad-txnmrklroot", "bad-cb-missing".
+    public let rule: String
+    /// What was wrong.
+    public let detail: String
+    /// Absolute byte offset of the field at fault (the block's start for block-wide rules).
+    public let offset: Int
+
+    public init(_ rule: String, _ detail: String, offset: Int) {
+        self.rule = rule
+        self.detail = detail
+        self.offset = offset
+    }
+}
+
+/// The checks every real block must pass on its own (Core `CheckBlock`, `CheckTransaction`,
+/// the witness commitment of `ContextualCheckBlock`): no other block, no UTXO set needed.
+/// Blocks that fail are valid to have in a file; these rules only say whether the chain would
+/// accept them.
+public enum BlockRules {
+    /// Everything `block` breaks, in the order Core checks it.
+    /// - Parameters:
+    ///   - bytes: the block's serialization, for offsets (`baseOffset` is where it starts).
+    ///   - network: decides the proof-of-work limit.
+    ///   - transactionOffsets: where each transaction starts in `bytes`.
+    public static func check(_ block: Block, hash: BlockHash, network: Network, baseOffset: Int,
+                             transactionOffsets: [Int]) -> [RuleFailure] {
+        var failures = [RuleFailure]()
+        let header = block.header
+        func fail(_ rule: String, _ detail: String, at offset: Int = 0) {
+            failures.append(RuleFailure(rule, detail, offset: baseOffset + offset))
+        }
+        func txOffset(_ i: Int) -> Int { i < transactionOffsets.count ? transactionOffsets[i] : 0 }
+
+        // Proof of work (CheckBlockHeader).
+        let target = header.target
+        if !target.isValid || target.target > network.powLimit {
+            fail("bad-diffbits", "nBits \(hex8(header.bits)) is not a valid target for \(network)", at: 72)
+        } else if UInt256(hash) > target.target {
+            fail("high-hash", "block hash \(hash) is above the target \(target.target.hex)", at: 76)
+        }
+
+        // Merkle root and its CVE-2012-2459 mutation.
+        if let (root, mutated) = Merkle.root(block.transactions.map(\.txid)) {
+            if root != header.merkleRoot {
+                fail("bad-txnmrklroot", "merkle root is \(header.merkleRoot), but the transactions hash to \(root)", at: 36)
+            }
+            if mutated {
+                fail("bad-txns-duplicate", "the transaction list repeats a subtree, so another block has the same merkle root (CVE-2012-2459)", at: 36)
+            }
+        }
+
+        // Size limits.
+        let count = block.transactions.count
+        let stripped = block.strippedSize
+        if count == 0 || count * Limits.witnessScaleFactor > Limits.maxBlockWeight
+            || stripped * Limits.witnessScaleFactor > Limits.maxBlockWeight {
+            fail("bad-blk-length", "\(count) transactions, \(stripped) bytes without witness data: over the size limit or empty", at: 80)
+        }
+
+        // Exactly one coinbase, first.
+        if let first = block.transactions.first, !first.isCoinbase {
+            fail("bad-cb-missing", "the first transaction is not a coinbase", at: txOffset(0))
+        }
+        for (i, tx) in block.transactions.enumerated().dropFirst() where tx.isCoinbase {
+            fail("bad-cb-multiple", "transaction \(i) is a second coinbase", at: txOffset(i))
+        }
+
+        // Each transaction on its own (CheckTransaction).
+        for (i, tx) in block.transactions.enumerated() {
+            checkTransaction(tx, index: i, at: txOffset(i), fail: fail)
+        }
+
+        // Signature operations, counted the legacy way (GetLegacySigOpCount).
+        let sigops = block.transactions.reduce(0) { $0 + legacySigOps($1) }
+        if sigops * Limits.witnessScaleFactor > Limits.maxBlockSigOpsCost {
+            fail("bad-blk-sigops", "\(sigops) legacy signature operations, over the \(Limits.maxBlockSigOpsCost / 4) allowed", at: 80)
+        }
+
+        // Witness commitment (BIP141), once segwit is active at the block's (BIP34) height;
+        // before that, or without one, no transaction may carry witness data.
+        let segwitActive = block.bip34Height.map { $0 >= network.segwitHeight } ?? false
+        if segwitActive, let commitment = block.witnessCommitment, let coinbase = block.transactions.first {
+            let reserved = coinbase.inputs.first?.witness ?? []
+            if reserved.count != 1 || reserved[0].count != 32 {
+                fail("bad-witness-nonce-size", "the coinbase witness must be one 32-byte item when the block commits to witnesses", at: txOffset(0))
+            } else if let root = block.witnessMerkleRoot, SHA256d.hash(root.wireBytes + reserved[0]) != commitment {
+                fail("bad-witness-merkle-match", "the witness commitment \(commitment) does not match the witnesses", at: txOffset(0))
+            }
+        } else if let i = block.transactions.firstIndex(where: \.hasWitness) {
+            fail("unexpected-witness", "transaction \(i) has witness data but the block has no witness commitment", at: txOffset(i))
+        }
+        if block.weight > Limits.maxBlockWeight {
+            fail("bad-blk-weight", "weight \(block.weight) is over \(Limits.maxBlockWeight)", at: 80)
+        }
+        return failures
+    }
+
+    static func checkTransaction(_ tx: Transaction, index: Int, at offset: Int, fail: (String, String, Int) -> Void) {
+        let name = "transaction \(index)"
+        if tx.inputs.isEmpty { fail("bad-txns-vin-empty", "\(name) has no inputs", offset) }
+        if tx.outputs.isEmpty { fail("bad-txns-vout-empty", "\(name) has no outputs", offset) }
+        if tx.size(witness: false) * Limits.witnessScaleFactor > Limits.maxBlockWeight {
+            fail("bad-txns-oversize", "\(name) is too large", offset)
+        }
+        var total: Int64 = 0
+        for (o, output) in tx.outputs.enumerated() {
+            if output.value < 0 {
+                fail("bad-txns-vout-negative", "\(name) output \(o) value is negative (\(output.value))", offset)
+                break
+            }
+            if output.value > Limits.maxMoney {
+                fail("bad-txns-vout-toolarge", "\(name) output \(o) value \(output.value) is over 21 million BTC", offset)
+                break
+            }
+            total += output.value
+            if total > Limits.maxMoney {
+                fail("bad-txns-txouttotal-toolarge", "\(name) outputs add up to more than 21 million BTC", offset)
+                break
+            }
+        }
+        if Set(tx.inputs.map(\.previousOutput)).count != tx.inputs.count {
+            fail("bad-txns-inputs-duplicate", "\(name) spends the same output twice", offset)
+        }
+        if tx.isCoinbase {
+            let length = tx.inputs[0].scriptSig.count
+            if length < 2 || length > 100 {
+                fail("bad-cb-length", "\(name) coinbase script is \(length) bytes, outside 2-100", offset)
+            }
+        } else if tx.inputs.contains(where: \.previousOutput.isNull) {
+            fail("bad-txns-prevout-null", "\(name) has an input spending nothing", offset)
+        }
+    }
+
+    /// Core `GetSigOpCount(false)` over every script of `tx`: CHECKSIG counts 1,
+    /// CHECKMULTISIG 20.
+    static func legacySigOps(_ tx: Transaction) -> Int {
+        var count = 0
+        for input in tx.inputs { count += sigOps(input.scriptSig) }
+        for output in tx.outputs { count += sigOps(output.scriptPubKey) }
+        return count
+    }
+
+    static func sigOps(_ script: ArraySlice<UInt8>) -> Int {
+        var count = 0
+        var i = script.startIndex
+        while i < script.endIndex {
+            let opcode = script[i]
+            i += 1
+            switch opcode {
+            case 0x01...0x4b: i += Int(opcode)
+            case 0x4c: guard i < script.endIndex else { return count }; i += 1 + Int(script[i])
+            case 0x4d: guard i + 1 < script.endIndex else { return count }; i += 2 + (Int(script[i]) | Int(script[i + 1]) << 8)
+            case 0x4e:
+                guard i + 3 < script.endIndex else { return count }
+                i += 4 + (Int(script[i]) | Int(script[i + 1]) << 8 | Int(script[i + 2]) << 16 | Int(script[i + 3]) << 24)
+            case 0xac, 0xad: count += 1
+            case 0xae, 0xaf: count += 20
+            default: break
+            }
+        }
+        return count
+    }
+
+    static func hex8(_ v: UInt32) -> String {
+        let digits = String(v, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+}
