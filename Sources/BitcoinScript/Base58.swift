@@ -10,25 +10,42 @@ public enum Base58 {
     }()
 
     /// Base58 of `bytes`: each leading zero byte becomes a "1".
+    ///
+    /// The number is kept in limbs of 58^5 (which fit a UInt32), so each input byte costs one
+    /// multiply-add per limb rather than per digit.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
         let zeros = bytes.prefix { $0 == 0 }.count
-        // log(256) / log(58) < 1.37: the digits fit in 138% of the input.
-        var digits = [UInt8](repeating: 0, count: (bytes.count - zeros) * 138 / 100 + 1)
-        var length = 0
+        let base: UInt64 = 656_356_768  // 58^5
+        var limbs = [UInt32]()
+        limbs.reserveCapacity(bytes.count / 3 + 1)
         for byte in bytes.dropFirst(zeros) {
-            var carry = Int(byte)
-            var i = 0
-            while carry != 0 || i < length {
-                carry += 256 * Int(digits[i])
-                digits[i] = UInt8(carry % 58)
-                carry /= 58
-                i += 1
+            var carry = UInt64(byte)
+            for i in limbs.indices {
+                carry += UInt64(limbs[i]) << 8
+                limbs[i] = UInt32(carry % base)
+                carry /= base
             }
-            length = i
+            while carry > 0 {
+                limbs.append(UInt32(carry % base))
+                carry /= base
+            }
         }
         var text = [UInt8](repeating: alphabet[0], count: zeros)
-        text.reserveCapacity(zeros + length)
-        for i in stride(from: length - 1, through: 0, by: -1) { text.append(alphabet[Int(digits[i])]) }
+        text.reserveCapacity(zeros + limbs.count * 5)
+        var digits = [UInt8]()
+        digits.reserveCapacity(limbs.count * 5)
+        for (i, limb) in limbs.enumerated() {
+            var value = limb
+            // Every limb but the most significant holds exactly five digits.
+            let count = i == limbs.count - 1 ? 0 : 5
+            var written = 0
+            while value > 0 || written < count {
+                digits.append(alphabet[Int(value % 58)])
+                value /= 58
+                written += 1
+            }
+        }
+        text.append(contentsOf: digits.reversed())
         return String(decoding: text, as: UTF8.self)
     }
 
@@ -55,8 +72,10 @@ public enum Base58 {
 
     /// Base58Check: `payload` followed by the first 4 bytes of its SHA-256d.
     public static func encodeCheck(_ payload: [UInt8]) -> String {
-        let checksum = SHA256d.hash(payload).wireBytes.prefix(4)
-        return encode(payload + checksum)
+        var bytes = payload
+        bytes.reserveCapacity(payload.count + 4)
+        SHA256d.hash(payload).withUnsafeBytes { bytes.append(contentsOf: $0.prefix(4)) }
+        return encode(bytes)
     }
 
     /// The payload of Base58Check `text`; nil for a bad character or checksum.

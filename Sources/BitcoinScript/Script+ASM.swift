@@ -9,25 +9,46 @@ extension Script {
     ///   that is strict DER with a defined hash type as its hex without the last byte,
     ///   followed by the type, e.g. `…[ALL]`.
     public func asm(decodingSighash: Bool = false) -> String {
-        var parts = [String]()
+        var out = [UInt8]()
+        writeASM(into: &out, decodingSighash: decodingSighash)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the ASM text (ASCII only: digits, hex, names, brackets) to `out`; lets a caller
+    /// reuse one buffer for many scripts.
+    public func writeASM(into out: inout [UInt8], decodingSighash: Bool = false) {
+        out.reserveCapacity(out.count + 2 * bytes.count + 16)
         let attemptSighash = decodingSighash && !isUnspendable
+        var first = true
         for instruction in instructions {
+            if !first { out.append(UInt8(ascii: " ")) }
+            first = false
             switch instruction {
             case let .push(_, data):
                 if data.count <= 4 {
-                    parts.append(String(Script.number(data)))
+                    out.append(contentsOf: String(Script.number(data)).utf8)
                 } else if attemptSighash, let type = Script.sighashName(ofSignature: data) {
-                    parts.append(Hex.encode(data.dropLast()) + "[" + type + "]")
+                    Script.appendHex(data.dropLast(), to: &out)
+                    out.append(UInt8(ascii: "["))
+                    out.append(contentsOf: type.utf8)
+                    out.append(UInt8(ascii: "]"))
                 } else {
-                    parts.append(Hex.encode(data))
+                    Script.appendHex(data, to: &out)
                 }
             case .op(let opcode):
-                parts.append(Opcode.name(opcode))
+                out.append(contentsOf: Opcode.name(opcode).utf8)
             case .truncatedPush:
-                parts.append("[error]")
+                out.append(contentsOf: "[error]".utf8)
             }
         }
-        return parts.joined(separator: " ")
+    }
+
+    static func appendHex(_ data: ArraySlice<UInt8>, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 2 * data.count))
+        out.withUnsafeMutableBufferPointer { buffer in
+            data.withUnsafeBytes { Hex.write($0, to: buffer.baseAddress! + start) }
+        }
     }
 
     /// A minimal little-endian number with a sign bit (Core `CScriptNum`), for up to 8 bytes.
@@ -43,7 +64,7 @@ extension Script {
     /// The hash type name of a signature that passes Core's strict encoding checks
     /// (BIP66 DER, defined hash type), else nil.
     static func sighashName(ofSignature sig: ArraySlice<UInt8>) -> String? {
-        guard isStrictDER(Array(sig)), let type = sig.last else { return nil }
+        guard sig.count >= 9, sig.count <= 73, isStrictDER(Array(sig)), let type = sig.last else { return nil }
         switch type {
         case 0x01: return "ALL"
         case 0x02: return "NONE"

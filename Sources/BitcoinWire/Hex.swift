@@ -26,7 +26,7 @@ public enum Hex {
 
     /// Writes `2 * bytes.count` hex digits at `out`.
     @inline(__always)
-    package static func write(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) {
+    public static func write(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) {
         pairs.withUnsafeBufferPointer { table in
             let raw = UnsafeMutableRawPointer(out)
             for i in 0..<bytes.count {

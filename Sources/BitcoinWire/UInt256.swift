@@ -1,17 +1,18 @@
 /// An unsigned 256-bit integer (Core `arith_uint256`) for targets and chain work: four
-/// 64-bit limbs, least significant first.
+/// 64-bit limbs, least significant first. Arithmetic works on the limbs in place, without
+/// allocating.
 public struct UInt256: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var limbs: (UInt64, UInt64, UInt64, UInt64)
+    public var l0, l1, l2, l3: UInt64
 
     public static let zero = UInt256(0)
-    public static let max = UInt256(limbs: (.max, .max, .max, .max))
+    public static let max = UInt256(l0: .max, l1: .max, l2: .max, l3: .max)
 
-    public init(_ value: UInt64) { limbs = (value, 0, 0, 0) }
-    public init(limbs: (UInt64, UInt64, UInt64, UInt64)) { self.limbs = limbs }
+    public init(_ value: UInt64) { (l0, l1, l2, l3) = (value, 0, 0, 0) }
+    public init(l0: UInt64, l1: UInt64, l2: UInt64, l3: UInt64) { (self.l0, self.l1, self.l2, self.l3) = (l0, l1, l2, l3) }
 
     /// A hash read as a little-endian 256-bit number, as proof of work compares it.
     public init(_ hash: Hash256) {
-        limbs = (hash.w0.littleEndian, hash.w1.littleEndian, hash.w2.littleEndian, hash.w3.littleEndian)
+        (l0, l1, l2, l3) = (hash.w0.littleEndian, hash.w1.littleEndian, hash.w2.littleEndian, hash.w3.littleEndian)
     }
 
     /// Parses 64 hex digits, most significant first.
@@ -20,69 +21,73 @@ public struct UInt256: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.init(hash)
     }
 
-    var array: [UInt64] { [limbs.0, limbs.1, limbs.2, limbs.3] }
-    init(array a: [UInt64]) { limbs = (a[0], a[1], a[2], a[3]) }
-
-    public var isZero: Bool { self == .zero }
-
-    public static func == (a: UInt256, b: UInt256) -> Bool { a.array == b.array }
-    public func hash(into hasher: inout Hasher) { hasher.combine(array) }
-
-    public static func < (a: UInt256, b: UInt256) -> Bool {
-        (a.limbs.3, a.limbs.2, a.limbs.1, a.limbs.0) < (b.limbs.3, b.limbs.2, b.limbs.1, b.limbs.0)
+    @inline(__always) subscript(i: Int) -> UInt64 {
+        get { i == 0 ? l0 : i == 1 ? l1 : i == 2 ? l2 : l3 }
+        set { switch i { case 0: l0 = newValue; case 1: l1 = newValue; case 2: l2 = newValue; default: l3 = newValue } }
     }
 
-    public static prefix func ~ (a: UInt256) -> UInt256 { UInt256(array: a.array.map { ~$0 }) }
+    public var isZero: Bool { l0 | l1 | l2 | l3 == 0 }
+
+    public static func < (a: UInt256, b: UInt256) -> Bool { (a.l3, a.l2, a.l1, a.l0) < (b.l3, b.l2, b.l1, b.l0) }
+
+    public static prefix func ~ (a: UInt256) -> UInt256 { UInt256(l0: ~a.l0, l1: ~a.l1, l2: ~a.l2, l3: ~a.l3) }
 
     /// Wrapping addition.
     public static func &+ (a: UInt256, b: UInt256) -> UInt256 {
-        var out = [UInt64](repeating: 0, count: 4)
+        var out = UInt256.zero
         var carry: UInt64 = 0
-        let (x, y) = (a.array, b.array)
         for i in 0..<4 {
-            let (s1, o1) = x[i].addingReportingOverflow(y[i])
+            let (s1, o1) = a[i].addingReportingOverflow(b[i])
             let (s2, o2) = s1.addingReportingOverflow(carry)
             out[i] = s2
             carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
         }
-        return UInt256(array: out)
+        return out
     }
 
     /// Wrapping subtraction.
-    public static func &- (a: UInt256, b: UInt256) -> UInt256 { a &+ (~b &+ UInt256(1)) }
+    public static func &- (a: UInt256, b: UInt256) -> UInt256 {
+        var out = UInt256.zero
+        var borrow: UInt64 = 0
+        for i in 0..<4 {
+            let (d1, o1) = a[i].subtractingReportingOverflow(b[i])
+            let (d2, o2) = d1.subtractingReportingOverflow(borrow)
+            out[i] = d2
+            borrow = (o1 ? 1 : 0) + (o2 ? 1 : 0)
+        }
+        return out
+    }
 
     public static func << (a: UInt256, n: Int) -> UInt256 {
         guard n < 256 else { return .zero }
-        var out = [UInt64](repeating: 0, count: 4)
+        var out = UInt256.zero
         let (words, bits) = (n / 64, n % 64)
-        let x = a.array
         for i in stride(from: 3, through: words, by: -1) {
-            out[i] = x[i - words] << bits
-            if bits > 0 && i - words - 1 >= 0 { out[i] |= x[i - words - 1] >> (64 - bits) }
+            out[i] = a[i - words] << bits
+            if bits > 0 && i - words - 1 >= 0 { out[i] |= a[i - words - 1] >> (64 - bits) }
         }
-        return UInt256(array: out)
+        return out
     }
 
     public static func >> (a: UInt256, n: Int) -> UInt256 {
         guard n < 256 else { return .zero }
-        var out = [UInt64](repeating: 0, count: 4)
+        var out = UInt256.zero
         let (words, bits) = (n / 64, n % 64)
-        let x = a.array
         for i in 0..<(4 - words) {
-            out[i] = x[i + words] >> bits
-            if bits > 0 && i + words + 1 < 4 { out[i] |= x[i + words + 1] << (64 - bits) }
+            out[i] = a[i + words] >> bits
+            if bits > 0 && i + words + 1 < 4 { out[i] |= a[i + words + 1] << (64 - bits) }
         }
-        return UInt256(array: out)
+        return out
     }
 
     /// The number of significant bits.
     public var bitWidth: Int {
-        let x = array
-        for i in stride(from: 3, through: 0, by: -1) where x[i] != 0 { return 64 * i + 64 - x[i].leadingZeroBitCount }
+        for i in stride(from: 3, through: 0, by: -1) where self[i] != 0 { return 64 * i + 64 - self[i].leadingZeroBitCount }
         return 0
     }
 
-    /// Integer division (shift and subtract). Division by zero gives zero.
+    /// Integer division (shift and subtract, one step per bit of the quotient). Division by
+    /// zero gives zero.
     public static func / (a: UInt256, b: UInt256) -> UInt256 {
         guard !b.isZero, b <= a else { return .zero }
         var remainder = a
@@ -92,7 +97,7 @@ public struct UInt256: Sendable, Hashable, Comparable, CustomStringConvertible {
         while shift >= 0 {
             if remainder >= divisor {
                 remainder = remainder &- divisor
-                quotient = quotient &+ (UInt256(1) << shift)
+                quotient[shift / 64] |= 1 << UInt64(shift % 64)
             }
             divisor = divisor >> 1
             shift -= 1
@@ -102,12 +107,12 @@ public struct UInt256: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// An approximation as a Double.
     public var double: Double {
-        array.reversed().reduce(0.0) { $0 * 18_446_744_073_709_551_616.0 + Double($1) }
+        [l3, l2, l1, l0].reduce(0.0) { $0 * 18_446_744_073_709_551_616.0 + Double($1) }
     }
 
     /// 64 lowercase hex digits, most significant first (as Core prints targets and chain work).
     public var hex: String {
-        array.reversed().map { word in
+        [l3, l2, l1, l0].map { word in
             let digits = String(word, radix: 16)
             return String(repeating: "0", count: 16 - digits.count) + digits
         }.joined()

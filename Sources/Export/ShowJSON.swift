@@ -54,6 +54,7 @@ public enum ShowJSON {
     }
 
     static func write(_ tx: Transaction, index: Int, in d: BlockDetails, to out: inout ByteBuffer) {
+        var scratch = [UInt8]()
         var o = JSONObject(out: out)
         o.number("index", index)
         o.string("txid", tx.txid.displayHex)
@@ -74,14 +75,16 @@ public enum ShowJSON {
             var i = JSONObject(out: o.out)
             i.string("txid", input.previousOutput.txid.displayHex)
             i.number("vout", Int(input.previousOutput.index))
-            i.string("script_sig", Hex.encode(input.scriptSig))
-            i.string("script_sig_asm", tx.isCoinbase ? "" : Script(input.scriptSig).asm(decodingSighash: true))
+            i.hex("script_sig", input.scriptSig)
+            scratch.removeAll(keepingCapacity: true)
+            if !tx.isCoinbase { Script(input.scriptSig).writeASM(into: &scratch, decodingSighash: true) }
+            i.ascii("script_sig_asm", scratch)
             i.number("sequence", Int(input.sequence))
             i.key("witness")
             i.out.append("[")
             for (w, item) in input.witness.enumerated() {
                 if w > 0 { i.out.append(",") }
-                i.out.append("\"" + Hex.encode(item) + "\"")
+                i.out.append(jsonHex: item)
             }
             i.out.append("]")
             i.optionalNumber("value", d.inputValues[index][n])
@@ -103,8 +106,10 @@ public enum ShowJSON {
             j.string("type", pattern.type.rawValue)
             if let address { j.string("address", address.text) } else { j.raw("address", "null") }
             j.bool("address_derived", address?.isDerived ?? false)
-            j.string("script_pubkey", Hex.encode(output.scriptPubKey))
-            j.string("script_pubkey_asm", Script(output.scriptPubKey).asm())
+            j.hex("script_pubkey", output.scriptPubKey)
+            scratch.removeAll(keepingCapacity: true)
+            Script(output.scriptPubKey).writeASM(into: &scratch)
+            j.ascii("script_pubkey_asm", scratch)
             j.close()
             o.out = j.out
         }
@@ -124,41 +129,70 @@ struct JSONObject {
         self.out.append("{")
     }
 
-    mutating func key(_ name: String) {
-        if !first { out.append(",") }
+    mutating func key(_ name: StaticString) {
+        out.reserve(name.utf8CodeUnitCount + 4)
+        if !first { out.unsafeAppend(byte: UInt8(ascii: ",")) }
         first = false
-        out.append("\"" + name + "\":")
+        out.unsafeAppend(byte: UInt8(ascii: "\""))
+        out.unsafeAppend(name)
+        out.unsafeAppend("\":")
     }
 
-    mutating func raw(_ name: String, _ value: String) { key(name); out.append(value) }
-    mutating func number(_ name: String, _ value: Int) { key(name); out.append(decimal: Int64(value)) }
-    mutating func optionalNumber(_ name: String, _ value: Int64?) {
+    mutating func hex(_ name: StaticString, _ bytes: ArraySlice<UInt8>) { key(name); out.append(jsonHex: bytes) }
+
+    /// A string member whose bytes need no escaping (ASM, hex).
+    mutating func ascii(_ name: StaticString, _ bytes: [UInt8]) {
+        key(name)
+        out.append("\"")
+        bytes.withUnsafeBytes { out.append($0) }
+        out.append("\"")
+    }
+
+    mutating func raw(_ name: StaticString, _ value: String) { key(name); out.append(value) }
+    mutating func number(_ name: StaticString, _ value: Int) { key(name); out.append(decimal: Int64(value)) }
+    mutating func optionalNumber(_ name: StaticString, _ value: Int64?) {
         key(name)
         if let value { out.append(decimal: value) } else { out.append("null") }
     }
-    mutating func bool(_ name: String, _ value: Bool) { raw(name, value ? "true" : "false") }
-    mutating func string(_ name: String, _ value: String) { key(name); out.append(jsonString: value) }
+    mutating func bool(_ name: StaticString, _ value: Bool) { raw(name, value ? "true" : "false") }
+    mutating func string(_ name: StaticString, _ value: String) { key(name); out.append(jsonString: value) }
     mutating func close() { out.append("}") }
 }
 
 extension ByteBuffer {
-    /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped.
+    /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped,
+    /// everything else (valid UTF-8) copied as it is, a run at a time.
     public mutating func append(jsonString text: String) {
-        append("\"")
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": append("\\\"")
-            case "\\": append("\\\\")
-            case "\n": append("\\n")
-            case "\r": append("\\r")
-            case "\t": append("\\t")
-            case _ where scalar.value < 0x20:
-                let digits = String(scalar.value, radix: 16)
-                append("\\u" + String(repeating: "0", count: 4 - digits.count) + digits)
-            default:
-                append(String(scalar))
+        var text = text
+        text.withUTF8 { utf8 in
+            reserve(utf8.count + 2)
+            unsafeAppend(byte: UInt8(ascii: "\""))
+            var start = 0
+            for (i, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[start..<i]))
+                switch byte {
+                case UInt8(ascii: "\""): append("\\\"")
+                case UInt8(ascii: "\\"): append("\\\\")
+                case 0x0a: append("\\n")
+                case 0x0d: append("\\r")
+                case 0x09: append("\\t")
+                default:
+                    append("\\u00")
+                    reserve(2)
+                    withUnsafeBytes(of: byte) { unsafeAppend(hex: $0) }
+                }
+                start = i + 1
             }
+            append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[start...]))
+            append("\"")
         }
-        append("\"")
+    }
+
+    /// Appends `bytes` as a quoted hex JSON string.
+    public mutating func append(jsonHex bytes: ArraySlice<UInt8>) {
+        reserve(2 * bytes.count + 2)
+        unsafeAppend(byte: UInt8(ascii: "\""))
+        bytes.withUnsafeBytes { unsafeAppend(hex: $0) }
+        unsafeAppend(byte: UInt8(ascii: "\""))
     }
 }
