@@ -94,3 +94,31 @@ import TestFixtures
         #expect(Hex.decode(Hex.encode(all)) == all)
     }
 }
+
+/// Segwit blocks: hashes, txids and wtxids computed independently (witness stripped by hand).
+@Suite struct SegwitKnownAnswerTests {
+    @Test func block482300() throws {
+        let block = try Block(decoding: Fixtures.blocks("blocks/mainnet-482300-segwit.blk")[0].bytes)
+        #expect(block.hash.displayHex == "0000000000000000007d107138348f11c09530fd6f0a065d0ea30c333005c8e5")
+        #expect(block.transactions.count == 470)
+        #expect(block.transactions.filter(\.hasWitness).count == 3)
+        let coinbase = block.transactions[0]
+        #expect(coinbase.txid.displayHex == "ac89110ff49be7ea6011d1815c7fa4d6913f9cc6f17a3cadda007e6a4f2982fb")
+        #expect(coinbase.wtxid.displayHex == "9aceffa4b5d76a9c445e4726462bab427be87b297f8066b5ff9dc3b42c38a423")
+        let tx = block.transactions[7]
+        #expect(tx.txid.displayHex == "47521c2a13455e92d3bd563fada5786e85b45e9685a8c9a3feb89a4fb50daff5")
+        #expect(tx.wtxid.displayHex == "74700e2ce030013e2e10fcfd06df99c7826e41c725ca5c467660bfa4874f65bf")
+        #expect(Merkle.root(block.transactions.map(\.txid))?.root == block.header.merkleRoot)
+    }
+
+    @Test func block556977() throws {
+        let block = try Block(decoding: Fixtures.blocks("blocks/mainnet-556977-segwit.blk")[0].bytes)
+        #expect(block.hash.displayHex == "00000000000000000020d460310a9838efe31f0b22e21c2283f32bedf7c33736")
+        #expect(block.transactions.count == 2898)
+        #expect(block.transactions.filter(\.hasWitness).count == 930)
+        #expect(block.transactions[0].txid.displayHex == "15f34b8b183b2cddbd4f79929de211b4f8136c7221458ea5d583e112e2966d9e")
+        #expect(block.transactions[0].wtxid.displayHex == "fb50f56af291561510371f165e7d2a5f2f7fcfc473ebbe2ac06104f8cfb1d985")
+        #expect(block.bip34Height == 556977)
+        #expect(block.header.version == 0x20c0_0000)  // BIP9: top bits 001, signalling bits 22 and 23
+    }
+}
