@@ -21,7 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(argv, stdout=subprocess.DEVNULL):
+def run(argv, stdout=subprocess.DEVNULL, ok=(0,)):
     """Runs argv; returns (seconds, peak RSS in MB, exit status)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE)
@@ -29,7 +29,7 @@ def run(argv, stdout=subprocess.DEVNULL):
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode(errors="replace")
-    if proc.returncode not in (0,):
+    if proc.returncode not in ok:
         sys.exit(f"{' '.join(argv)} failed ({proc.returncode}): {err}")
     return seconds, usage.ru_maxrss / 1024, proc.returncode
 
@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--python-rounds", type=int, default=2)
     ap.add_argument("--check-json", action="store_true", help="also json.load the output in Python")
+    ap.add_argument("--show", action="store_true", help="also time verify and show --format json")
     args = ap.parse_args()
 
     binary = os.path.join(ROOT, ".build", "release", "blocksmith")
@@ -60,17 +61,25 @@ def main():
     py_out = os.path.join(args.out, "python.json")
     openssl = shutil.which("openssl")
 
-    times = {"openssl": [], "validate": [], "json": []}
-    peaks = {"openssl": [], "validate": [], "json": []}
+    commands = [("openssl", [openssl, "dgst", "-sha256", chain]),
+                ("validate", [binary, "parse", chain, "--no-json"]),
+                ("json", [binary, "parse", chain, "--json", json_out])]
+    if args.show:
+        show_out = open(os.path.join(args.out, "show.jsonl"), "wb")
+        commands += [("verify", [binary, "verify", chain]),
+                     ("show", [binary, "show", chain, "--format", "json"])]
+    times = {name: [] for name, _ in commands}
+    peaks = {name: [] for name, _ in commands}
     for r in range(args.rounds):
-        for name, argv in [("openssl", [openssl, "dgst", "-sha256", chain]),
-                           ("validate", [binary, "parse", chain, "--no-json"]),
-                           ("json", [binary, "parse", chain, "--json", json_out])]:
-            seconds, peak, _ = run(argv)
+        for name, argv in commands:
+            if name == "show":
+                show_out.seek(0)
+                show_out.truncate()
+            seconds, peak, _ = run(argv, stdout=show_out if name == "show" else subprocess.DEVNULL,
+                                   ok=(0, 1) if name == "verify" else (0,))
             times[name].append(seconds)
             peaks[name].append(peak)
-        print(f"round {r + 1}: openssl {times['openssl'][-1]:.3f} s, --no-json {times['validate'][-1]:.3f} s, "
-              f"json {times['json'][-1]:.3f} s", file=sys.stderr)
+        print(f"round {r + 1}: " + ", ".join(f"{name} {times[name][-1]:.3f} s" for name, _ in commands), file=sys.stderr)
     python = []
     python_peak = []
     for r in range(args.python_rounds):
@@ -87,8 +96,10 @@ def main():
     print()
     print(f"input: {chain}: {size_mb:.1f} MB; verdict: {verdict}; JSON {json_mb:.0f} MB")
     print(f"medians of {args.rounds} rounds (min-max), peak RSS:")
-    for name, label in [("openssl", "openssl dgst -sha256"), ("validate", "parse --no-json"), ("json", "parse (with JSON)")]:
-        print(f"  {label:22} {med[name]:6.3f} s  ({min(times[name]):.3f}-{max(times[name]):.3f})  {max(peaks[name]):6.0f} MB")
+    labels = {"openssl": "openssl dgst -sha256", "validate": "parse --no-json", "json": "parse (with JSON)",
+              "verify": "verify", "show": "show --format json"}
+    for name, _ in commands:
+        print(f"  {labels[name]:22} {med[name]:6.3f} s  ({min(times[name]):.3f}-{max(times[name]):.3f})  {max(peaks[name]):6.0f} MB")
     if python:
         print(f"  {'python_baseline.py':22} {statistics.median(python):6.3f} s  "
               f"({min(python):.3f}-{max(python):.3f})  {max(python_peak):6.0f} MB")
@@ -100,6 +111,10 @@ def main():
     if python:
         print(f"  python baseline / parse+JSON:  {statistics.median(python) / med['json']:.1f}x"
               + ("  (target >= 20x, aim 40x)" if standard else ""))
+    if args.show:
+        print(f"  verify / parse --no-json:      {med['verify'] / med['validate']:.1f}x")
+        print(f"  show --format json / parse:    {med['show'] / med['json']:.1f}x "
+              f"({os.path.getsize(os.path.join(args.out, 'show.jsonl')) / 1e6:.0f} MB of JSON lines)")
     print(f"  peak RSS with JSON - input size: {max(peaks['json']) - size_mb:.0f} MB "
           f"(without JSON: {max(peaks['validate']) - size_mb:.0f} MB)")
     if args.check_json:

@@ -2,9 +2,13 @@ extension Block {
     /// The block's height from its coinbase script (BIP34), for blocks of version 2 or more
     /// whose coinbase script starts with a number: OP_0, OP_1…OP_16, or a push of up to 8 bytes.
     public var bip34Height: Int64? {
-        guard header.version >= 2, let coinbase = transactions.first, coinbase.isCoinbase else { return nil }
-        let script = coinbase.inputs[0].scriptSig
-        guard let first = script.first else { return nil }
+        guard let coinbase = transactions.first, coinbase.isCoinbase else { return nil }
+        return Block.bip34Height(version: header.version, coinbaseScript: coinbase.inputs[0].scriptSig)
+    }
+
+    /// The BIP34 height a coinbase script of a block of `version` starts with, if any.
+    public static func bip34Height(version: Int32, coinbaseScript script: some Collection<UInt8>) -> Int64? {
+        guard version >= 2, let first = script.first else { return nil }
         switch first {
         case 0x00: return 0
         case 0x51...0x60: return Int64(first - 0x50)
@@ -12,7 +16,7 @@ extension Block {
             let length = Int(first)
             guard script.count > length else { return nil }
             let data = script.dropFirst().prefix(length)
-            guard data.last! & 0x80 == 0 else { return nil }  // heights are not negative
+            guard data.reversed().first! & 0x80 == 0 else { return nil }  // heights are not negative
             return data.reversed().reduce(Int64(0)) { $0 << 8 | Int64($1) }
         default:
             return nil

@@ -22,9 +22,9 @@ public struct InputContext: Sendable {
         let chunks = FrameChunks { frames.next() }
         struct Summary: Sendable {
             let hash: BlockHash, previous: BlockHash, bip34: Int64?, network: Network
-            let spends: [OutPoint?]   // nil for a coinbase input
-            let outputs: [(txid: TxID, values: [Int64])]
-            let spendsPerTransaction: [Int]
+            /// Per transaction, in order: the outpoints it spends (none for a coinbase) and its
+            /// output values.
+            let transactions: [(txid: TxID, spends: [OutPoint], values: [Int64])]
         }
         let file = input.file
         var heights = [Int64?](), spent = [[Int64]](), hashes = [BlockHash]()
@@ -33,14 +33,25 @@ public struct InputContext: Sendable {
         try orderedParallelMap(workers: workers, window: 4 * workers, produce: chunks.next, transform: { frames in
             frames.map { frame -> Result<Summary, BlockError> in
                 do throws(DecodeError) {
-                    let block = try Block(decoding: Array(UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload])),
-                                          baseOffset: frame.payload.lowerBound)
-                    return .success(Summary(
-                        hash: block.hash, previous: block.header.previousBlockHash, bip34: block.bip34Height,
-                        network: frame.network,
-                        spends: block.transactions.flatMap { tx in tx.inputs.map { tx.isCoinbase ? nil : $0.previousOutput } },
-                        outputs: block.transactions.map { ($0.txid, $0.outputs.map(\.value)) },
-                        spendsPerTransaction: block.transactions.map(\.inputs.count)))
+                    let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload])
+                    var reader = try TransactionReader(bytes, baseOffset: frame.payload.lowerBound)
+                    var spends = SpendsAndValues()
+                    var firstScriptSig: Range<Int>?
+                    var transactions = [(txid: TxID, spends: [OutPoint], values: [Int64])]()
+                    transactions.reserveCapacity(reader.reservableCount)
+                    while reader.hasNext {
+                        spends = SpendsAndValues()
+                        let extent = try reader.next(visitor: &spends)
+                        let coinbase = spends.spends.count == 1 && spends.spends[0].isNull
+                        if transactions.isEmpty && coinbase { firstScriptSig = spends.firstScriptSig }
+                        transactions.append((extent.txid(in: bytes), coinbase ? [] : spends.spends, spends.values))
+                    }
+                    try reader.finish()
+                    let header = reader.header
+                    let bip34 = firstScriptSig.flatMap { Block.bip34Height(version: header.version, coinbaseScript: bytes[$0]) }
+                    return .success(Summary(hash: SHA256d.hash(UnsafeRawBufferPointer(rebasing: bytes[0..<Limits.headerSize])),
+                                            previous: header.previousBlockHash, bip34: bip34, network: frame.network,
+                                            transactions: transactions))
                 } catch {
                     return .failure(BlockError(blockIndex: frame.index, error: error))
                 }
@@ -58,13 +69,9 @@ public struct InputContext: Sendable {
                     : follows ? previousHeight.map { $0 + 1 } : nil))
                 hashes.append(summary.hash)
                 var values = [Int64]()
-                values.reserveCapacity(summary.spends.count)
-                var next = 0
-                for (t, (txid, outputs)) in summary.outputs.enumerated() {
-                    for spend in summary.spends[next..<(next + summary.spendsPerTransaction[t])] {
-                        values.append(spend.flatMap { unspent.removeValue(forKey: $0) } ?? unknownValue)
-                    }
-                    next += summary.spendsPerTransaction[t]
+                for (txid, spends, outputs) in summary.transactions {
+                    if spends.isEmpty { values.append(unknownValue) }  // the coinbase input
+                    for spend in spends { values.append(unspent.removeValue(forKey: spend) ?? unknownValue) }
                     for (n, value) in outputs.enumerated() { unspent[OutPoint(txid: txid, index: UInt32(n))] = value }
                 }
                 spent.append(values)
@@ -75,6 +82,20 @@ public struct InputContext: Sendable {
         if let framingError = chunks.error { throw framingError }
         return InputContext(heights: heights, spentValues: spent, hashes: hashes)
     }
+}
+
+/// Collects the outpoints a transaction spends and its output values from a walk.
+struct SpendsAndValues: TransactionVisitor {
+    var spends = [OutPoint]()
+    var values = [Int64]()
+    mutating func inputCount(_ count: Int) { spends.reserveCapacity(count) }
+    var firstScriptSig: Range<Int>?
+    mutating func input(_ previousOutput: OutPoint, scriptSig: Range<Int>, sequence: UInt32) {
+        if spends.isEmpty { firstScriptSig = scriptSig }
+        spends.append(previousOutput)
+    }
+    mutating func outputCount(_ count: Int) { values.reserveCapacity(count) }
+    mutating func output(value: Int64, scriptPubKey: Range<Int>) { values.append(value) }
 }
 
 /// A block that could not be decoded, and why.
