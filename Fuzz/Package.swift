@@ -17,6 +17,7 @@ let package = Package(
             dependencies: [
                 "CFuzzer",
                 .product(name: "BitcoinWire", package: root),
+                .product(name: "BitcoinScript", package: root),
                 .product(name: "BlockFile", package: root),
                 .product(name: "Validation", package: root),
             ]),

@@ -12,12 +12,15 @@ public struct InputContext: Sendable {
     public let spentValues: [[Int64]]
     /// Per block: its hash.
     public let hashes: [BlockHash]
+    /// What stopped the reading early (a block that does not decode, a damaged preamble);
+    /// the blocks before it are all here.
+    public let damage: InputDamage?
 
     public static let unknownValue = Int64.min
 
-    /// Reads `input` once (decoding in parallel, linking in order).
-    /// - Throws: the first decode error or damaged preamble, with its block and offset.
-    public static func read(_ input: BlockInput, workers: Int = processorCount) throws -> InputContext {
+    /// Reads `input` once (decoding in parallel, linking in order), up to the first block
+    /// that does not decode or damaged preamble.
+    public static func read(_ input: BlockInput, workers: Int = processorCount) -> InputContext {
         var frames = input.frames()
         let chunks = FrameChunks { frames.next() }
         struct Summary: Sendable {
@@ -29,8 +32,8 @@ public struct InputContext: Sendable {
         let file = input.file
         var heights = [Int64?](), spent = [[Int64]](), hashes = [BlockHash]()
         var unspent = [OutPoint: Int64]()
-        var failure: (any Error)?
-        try orderedParallelMap(workers: workers, window: 4 * workers, produce: chunks.next, transform: { frames in
+        var failure: BlockError?
+        try! orderedParallelMap(workers: workers, window: 4 * workers, produce: chunks.next, transform: { frames in
             frames.map { frame -> Result<Summary, BlockError> in
                 do throws(DecodeError) {
                     let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload])
@@ -78,9 +81,9 @@ public struct InputContext: Sendable {
             }
             return true
         })
-        if let failure { throw failure }
-        if let framingError = chunks.error { throw framingError }
-        return InputContext(heights: heights, spentValues: spent, hashes: hashes)
+        let damage = failure.map { InputDamage(blockIndex: $0.blockIndex, offset: $0.error.offset, detail: "\($0.error)") }
+            ?? chunks.error.map { InputDamage(blockIndex: $0.blockIndex, offset: $0.offset, detail: "\($0)") }
+        return InputContext(heights: heights, spentValues: spent, hashes: hashes, damage: damage)
     }
 }
 
@@ -96,6 +99,14 @@ struct SpendsAndValues: TransactionVisitor {
     }
     mutating func outputCount(_ count: Int) { values.reserveCapacity(count) }
     mutating func output(value: Int64, scriptPubKey: Range<Int>) { values.append(value) }
+}
+
+/// Where and why an input stopped being readable.
+public struct InputDamage: Sendable, CustomStringConvertible {
+    public let blockIndex: Int
+    public let offset: Int
+    public let detail: String
+    public var description: String { "block \(blockIndex) at byte \(offset): \(detail)" }
 }
 
 /// A block that could not be decoded, and why.

@@ -37,7 +37,7 @@ public enum ShowJob {
         try orderedParallelMap(workers: workers, window: 4 * workers, produce: chunks.next, transform: { frames in
             var out = ByteBuffer(capacity: 1 << 16)
             var count = 0
-            for frame in frames where wanted == nil || wanted == frame.index {
+            for frame in frames where (wanted == nil || wanted == frame.index) && frame.index < context.hashes.count {
                 // InputContext.read decoded every block already, so this cannot fail.
                 guard let details = try? BlockDetails(file: file, frame: frame, context: context) else { continue }
                 if let txid = selection.txid {

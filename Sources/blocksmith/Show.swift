@@ -20,6 +20,9 @@ struct Show: ParsableCommand {
             whose spent outputs are in the same input.
 
             --format json writes one JSON object per block per line (see the README for the schema).
+
+            Exit status: 0 shown, 1 the input is damaged after the blocks shown, 2 usage or \
+            I/O problem (or nothing matched --block, --hash or --tx).
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
@@ -50,8 +53,7 @@ struct Show: ParsableCommand {
 
     func run() throws {
         let source = try input.open()
-        let context: InputContext
-        do { context = try InputContext.read(source) } catch { throw ToolError("\(source.file.path): \(error)") }
+        let context = InputContext.read(source)
         let selection = ShowSelection(block: block, hash: hash.flatMap { Hash256(displayHex: $0) },
                                       txid: tx.flatMap { Hash256(displayHex: $0) })
         let text = ShowText(colors: color || (isatty(1) == 1 && getenv("NO_COLOR") == nil))
@@ -70,6 +72,10 @@ struct Show: ParsableCommand {
                 done += n
             }
         })
+        if let damage = context.damage {
+            standardError("blocksmith: \(source.file.path): \(damage); the \(context.hashes.count) block\(context.hashes.count == 1 ? "" : "s") before it are shown")
+            throw ExitCode(1)
+        }
         if shown == 0 && (block != nil || hash != nil || tx != nil) {
             throw ToolError("\(source.file.path): no such \(tx != nil ? "transaction" : "block") in the input")
         }

@@ -115,6 +115,23 @@ import TestFixtures
         #expect(try Self.blocksmith("show", "-", input: Data("abc".utf8)).status == 2)
     }
 
+    @Test func showStopsAtDamageAfterShowingWhatCameBefore() throws {
+        let (folder, file) = CommandLineTests.scratch(Array(Fixtures.bytes("blocks/mainnet-000000-000009.blk").prefix(1000)))
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try Self.blocksmith("show", file, "--format", "json")
+        #expect(run.status == 1)
+        #expect(try Self.json(run).count == 4)
+        #expect(run.stderr == "blocksmith: \(file): block 4 at byte 966: block size 215 runs past the end of the file (30 bytes left); the 4 blocks before it are shown\n")
+        var bytes = Fixtures.bytes("blocks/mainnet-000000-000009.blk")
+        bytes[293 + 8 + 80] = 0xff  // block 1's transaction count: 2^64-ish
+        let (folder2, file2) = CommandLineTests.scratch(bytes)
+        defer { try? FileManager.default.removeItem(at: folder2) }
+        let decode = try Self.blocksmith("show", file2, "--format", "json")
+        #expect(decode.status == 1)
+        #expect(try Self.json(decode).count == 1)
+        #expect(decode.stderr.hasPrefix("blocksmith: \(file2): block 1 at byte "))
+    }
+
     @Test func showJSONMatchesEveryFixtureBlock() throws {
         for file in Fixtures.files(in: "blocks") {
             let run = try Self.blocksmith("show", Fixtures.path(file), "--format", "json")

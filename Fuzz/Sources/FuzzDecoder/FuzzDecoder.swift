@@ -1,3 +1,4 @@
+import BitcoinScript
 import BitcoinWire
 import BlockFile
 import CFuzzer
@@ -11,15 +12,26 @@ func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<
     return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data, size) }
 }
 
-/// libFuzzer entry point: any bytes, as a block, a transaction, and a whole blk file.
-/// Decoding may fail but must never trap; whatever decodes canonically must re-encode to
-/// the same bytes; the assignment validator must give a verdict.
+/// libFuzzer entry point: any bytes, as a block, a transaction, a script, an address and a
+/// whole blk file. Decoding may fail but must never trap; whatever decodes canonically must
+/// re-encode to the same bytes; every address must parse back to its script; the assignment
+/// validator must give a verdict.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
-    if let block = try? Block(decoding: bytes) {
+    if let (block, offsets) = try? Block.decodeLocated(bytes) {
         precondition(block.encoded() == bytes, "block round trip")
+        _ = BlockRules.check(block, hash: block.hash, network: .mainnet, baseOffset: 0, transactionOffsets: offsets)
+        _ = block.coinbaseText
     }
+    // As a script: disassembly and classification never fail; every address parses back.
+    let script = Script(bytes)
+    _ = script.asm(decodingSighash: true)
+    let pattern = script.pattern
+    if let address = pattern.address(on: .mainnet), !address.isDerived {
+        precondition(Address.scriptPubKey(for: address.text, on: .mainnet) == bytes, "address round trip")
+    }
+    _ = Address.scriptPubKey(for: String(decoding: bytes, as: UTF8.self), on: .testnet3)
     _ = try? Block(decoding: bytes, options: .legacy)
     if let tx = try? Transaction(decoding: bytes) {
         precondition(tx.encoded() == bytes, "transaction round trip")
