@@ -16,10 +16,12 @@ let package = Package(
         .library(name: "BlockFile", targets: ["BlockFile"]),
         .library(name: "Validation", targets: ["Validation"]),
         .library(name: "Export", targets: ["Export"]),
+        .library(name: "ChainIndex", targets: ["ChainIndex"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -33,10 +35,14 @@ let package = Package(
         .target(name: "BlockFile", dependencies: ["BitcoinWire"], swiftSettings: strict),
         .target(name: "Validation", dependencies: ["BitcoinWire", "BlockFile"], swiftSettings: strict),
         .target(name: "Export", dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "Validation"], swiftSettings: strict),
+        .target(
+            name: "ChainIndex",
+            dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
         .executableTarget(
             name: "blocksmith",
             dependencies: [
-                "BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "Export",
+                "BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "Export", "ChainIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -1,0 +1,236 @@
+import Foundation
+public import GRDB
+public import BitcoinWire
+import BitcoinScript
+
+/// A block as the index knows it.
+public struct BlockInfo: Codable, Sendable {
+    public let hash: String, height: Int64?, inBestChain: Bool, previousHash: String
+    public let time: Int64, bits: String, chainWork: String?, size: Int, weight: Int, txCount: Int, file: String, offset: Int
+    enum CodingKeys: String, CodingKey {
+        case hash, height, inBestChain = "in_best_chain", previousHash = "previous_hash", time, bits, chainWork = "chain_work"
+        case size, weight, txCount = "tx_count", file, offset
+    }
+}
+
+public struct TransactionInfo: Codable, Sendable {
+    public struct Input: Codable, Sendable {
+        public let txid: String, vout: Int64, address: String?, value: Int64?
+    }
+    public struct Output: Codable, Sendable {
+        public let n: Int, address: String?, value: Int64, type: String, spentBy: String?
+        enum CodingKeys: String, CodingKey { case n, address, value, type, spentBy = "spent_by" }
+    }
+    public let txid: String, blockHash: String, height: Int64, position: Int, fee: Int64?, isCoinbase: Bool
+    public let size: Int, weight: Int, inputs: [Input], outputs: [Output]
+    enum CodingKeys: String, CodingKey {
+        case txid, blockHash = "block_hash", height, position, fee, isCoinbase = "is_coinbase", size, weight, inputs, outputs
+    }
+}
+
+public struct AddressSummary: Codable, Sendable {
+    public let address: String, balance: Int64, received: Int64, sent: Int64, txCount: Int64
+    public let firstSeenHeight: Int64?, lastSeenHeight: Int64?
+    enum CodingKeys: String, CodingKey {
+        case address, balance, received, sent, txCount = "tx_count", firstSeenHeight = "first_seen_height", lastSeenHeight = "last_seen_height"
+    }
+}
+
+public struct HistoryPage: Codable, Sendable {
+    public struct Item: Codable, Sendable { public let txid: String, height: Int64, delta: Int64, received: Int64, sent: Int64 }
+    public let items: [Item]
+    public let nextCursor: String?
+    enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor" }
+}
+
+public struct Balance: Codable, Sendable { public let address: String, height: Int64, balance: Int64 }
+
+public struct UTXO: Codable, Sendable { public let txid: String, vout: Int64, value: Int64, height: Int64 }
+
+public struct BetweenItem: Codable, Sendable {
+    public let txid: String, height: Int64, from: String, to: String, amount: Int64
+}
+
+public struct Stats: Codable, Sendable {
+    public let blocks: Int64, staleBlocks: Int64, transactions: Int64, outputs: Int64, outputsByType: [String: Int64]
+    public let utxoCount: Int64, utxoValue: Int64, addresses: Int64, tipHeight: Int64?, network: String
+    enum CodingKeys: String, CodingKey {
+        case blocks, staleBlocks = "stale_blocks", transactions, outputs, outputsByType = "outputs_by_type"
+        case utxoCount = "utxo_count", utxoValue = "utxo_value", addresses, tipHeight = "tip_height", network
+    }
+}
+
+/// A query that cannot be answered as asked (a malformed address, an unknown block).
+public struct QueryError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Questions the index answers.
+public struct IndexQueries: Sendable {
+    let db: any DatabaseReader
+    public let network: Network
+
+    public init(_ db: any DatabaseReader) throws {
+        self.db = db
+        network = Network(rawValue: try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'network'") } ?? "") ?? .mainnet
+    }
+
+    /// The best chain's tip.
+    public func tip() throws -> BlockInfo? {
+        try db.read { db in try blockRow(db, where: "in_best_chain = 1 ORDER BY height DESC LIMIT 1", []) }
+    }
+
+    /// A block by hash (best chain or stale) or by height (best chain).
+    public func block(_ hashOrHeight: String) throws -> BlockInfo? {
+        try db.read { db in
+            if let hash = Hash256(displayHex: hashOrHeight) { return try blockRow(db, where: "hash = ?", [data(hash)]) }
+            guard let height = Int64(hashOrHeight) else { throw QueryError("'\(hashOrHeight)' is neither a block hash nor a height") }
+            return try blockRow(db, where: "in_best_chain = 1 AND height = ?", [height])
+        }
+    }
+
+    func blockRow(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> BlockInfo? {
+        try Row.fetchOne(db, sql: """
+            SELECT hash, height, in_best_chain, previous_hash, time, bits, work, size, weight, tx_count, file, offset FROM blocks WHERE \(clause)
+            """, arguments: arguments).map { r in
+            BlockInfo(hash: hash(r[0]).displayHex, height: r[1], inBestChain: r[2], previousHash: hash(r[3]).displayHex, time: r[4],
+                      bits: String(format: "%08x", r[5] as Int64), chainWork: (r[6] as Data?).map { $0.map { String(format: "%02x", $0) }.joined() },
+                      size: r[7], weight: r[8], txCount: r[9], file: r[10], offset: r[11])
+        }
+    }
+
+    /// A best-chain transaction with every input's address and value, and its fee.
+    public func transaction(_ txid: String) throws -> TransactionInfo? {
+        guard let id = Hash256(displayHex: txid) else { throw QueryError("'\(txid)' is not a transaction id (64 hex digits)") }
+        return try db.read { db in
+            guard let t = try Row.fetchOne(db, sql: """
+                SELECT t.id, b.hash, t.height, t.position, t.fee, t.is_coinbase, t.size, t.weight FROM transactions t
+                JOIN blocks b ON b.id = t.block_id WHERE t.txid = ? ORDER BY t.id DESC LIMIT 1
+                """, arguments: [data(id)]) else { return nil }
+            let txID: Int64 = t[0]
+            let inputs = try Row.fetchAll(db, sql: """
+                SELECT i.previous_txid, i.previous_vout, a.address, i.value FROM inputs i LEFT JOIN addresses a ON a.id = i.address_id
+                WHERE i.tx_id = ? ORDER BY i.n
+                """, arguments: [txID]).map { TransactionInfo.Input(txid: hash($0[0]).displayHex, vout: $0[1], address: $0[2], value: $0[3]) }
+            let outputs = try Row.fetchAll(db, sql: """
+                SELECT o.vout, a.address, o.value, o.type, s.txid FROM outputs o LEFT JOIN addresses a ON a.id = o.address_id
+                LEFT JOIN transactions s ON s.id = o.spent_by_tx WHERE o.tx_id = ? ORDER BY o.vout
+                """, arguments: [txID]).map {
+                TransactionInfo.Output(n: $0[0], address: $0[1], value: $0[2], type: $0[3], spentBy: ($0[4] as Data?).map { hash($0).displayHex })
+            }
+            return TransactionInfo(txid: txid.lowercased(), blockHash: hash(t[1]).displayHex, height: t[2], position: t[3], fee: t[4],
+                                   isCoinbase: t[5], size: t[6], weight: t[7], inputs: inputs, outputs: outputs)
+        }
+    }
+
+    /// Checks an address (checksum and network) and returns its id, nil if never seen.
+    func addressID(_ db: Database, _ text: String) throws -> Int64? {
+        guard Address.scriptPubKey(for: text, on: network) != nil else {
+            if let other = Network.allCases.first(where: { Address.scriptPubKey(for: text, on: $0) != nil }) {
+                throw QueryError("\(text) is a \(other) address, but this index is of \(network)")
+            }
+            throw QueryError("\(text) is not a valid address (bad characters or checksum)")
+        }
+        return try Int64.fetchOne(db, sql: "SELECT id FROM addresses WHERE address = ?", arguments: [text])
+    }
+
+    public func address(_ text: String) throws -> AddressSummary {
+        try db.read { db in
+            guard let id = try addressID(db, text),
+                  let r = try Row.fetchOne(db, sql: "SELECT balance, received, sent, tx_count, first_seen_height, last_seen_height FROM addresses WHERE id = ?", arguments: [id])
+            else { return AddressSummary(address: text, balance: 0, received: 0, sent: 0, txCount: 0, firstSeenHeight: nil, lastSeenHeight: nil) }
+            return AddressSummary(address: text, balance: r[0], received: r[1], sent: r[2], txCount: r[3], firstSeenHeight: r[4], lastSeenHeight: r[5])
+        }
+    }
+
+    /// The address's transactions, newest first, `limit` at a time; pass `next_cursor` back as `after`.
+    public func history(_ text: String, limit: Int = 50, after cursor: String? = nil) throws -> HistoryPage {
+        try db.read { db in
+            guard let id = try addressID(db, text) else { return HistoryPage(items: [], nextCursor: nil) }
+            var bound = (height: Int64.max, tx: Int64.max)
+            if let cursor {
+                let parts = cursor.split(separator: ":").compactMap { Int64($0) }
+                guard parts.count == 2 else { throw QueryError("'\(cursor)' is not a cursor from an earlier page") }
+                bound = (parts[0], parts[1])
+            }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT t.txid, x.height, x.received, x.sent, x.tx_id FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
+                WHERE x.address_id = ? AND (x.height < ? OR (x.height = ? AND x.tx_id < ?))
+                ORDER BY x.height DESC, x.tx_id DESC LIMIT ?
+                """, arguments: [id, bound.height, bound.height, bound.tx, limit + 1])
+            let items = rows.prefix(limit).map { r in
+                HistoryPage.Item(txid: hash(r[0]).displayHex, height: r[1], delta: (r[2] as Int64) - (r[3] as Int64), received: r[2], sent: r[3])
+            }
+            let next = rows.count > limit ? "\(rows[limit - 1][1] as Int64):\(rows[limit - 1][4] as Int64)" : nil
+            return HistoryPage(items: Array(items), nextCursor: next)
+        }
+    }
+
+    /// The balance at the tip, or after block `height`.
+    public func balance(_ text: String, atHeight height: Int64? = nil) throws -> Balance {
+        try db.read { db in
+            let tip = try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1") ?? 0
+            let at = min(height ?? tip, tip)
+            guard let id = try addressID(db, text) else { return Balance(address: text, height: at, balance: 0) }
+            let value = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(received - sent), 0) FROM address_transactions WHERE address_id = ? AND height <= ?",
+                                           arguments: [id, at]) ?? 0
+            return Balance(address: text, height: at, balance: value)
+        }
+    }
+
+    /// The address's unspent outputs (spendable ones: not OP_RETURN, not the genesis coinbase).
+    public func utxos(_ text: String) throws -> [UTXO] {
+        try db.read { db in
+            guard let id = try addressID(db, text) else { return [] }
+            return try Row.fetchAll(db, sql: """
+                SELECT t.txid, o.vout, o.value, t.height FROM outputs o JOIN transactions t ON t.id = o.tx_id
+                WHERE o.address_id = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY t.height, t.id, o.vout
+                """, arguments: [id]).map { UTXO(txid: hash($0[0]).displayHex, vout: $0[1], value: $0[2], height: $0[3]) }
+        }
+    }
+
+    /// Every transaction in which `a` is among the input addresses and `b` among the output
+    /// addresses, with what `b` received; newest first. `bothWays` adds those from `b` to `a`.
+    public func between(_ a: String, _ b: String, bothWays: Bool = false) throws -> [BetweenItem] {
+        try db.read { db in
+            guard let from = try addressID(db, a), let to = try addressID(db, b) else { return [] }
+            func query(_ x: Int64, _ y: Int64, _ xText: String, _ yText: String) throws -> [(Int64, BetweenItem)] {
+                try Row.fetchAll(db, sql: """
+                    SELECT o.tx_id, t.txid, t.height, SUM(o.value) FROM outputs o JOIN transactions t ON t.id = o.tx_id
+                    WHERE o.address_id = ? AND EXISTS (SELECT 1 FROM inputs i WHERE i.tx_id = o.tx_id AND i.address_id = ?)
+                    GROUP BY o.tx_id
+                    """, arguments: [y, x]).map { ($0[0], BetweenItem(txid: hash($0[1]).displayHex, height: $0[2], from: xText, to: yText, amount: $0[3])) }
+            }
+            var items = try query(from, to, a, b)
+            if bothWays && from != to { items += try query(to, from, b, a) }
+            return items.sorted { ($0.1.height, $0.0) > ($1.1.height, $1.0) }.map(\.1)
+        }
+    }
+
+    public func richest(limit: Int = 10) throws -> [AddressSummary] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT address, balance, received, sent, tx_count, first_seen_height, last_seen_height FROM addresses
+                ORDER BY balance DESC, id LIMIT ?
+                """, arguments: [limit]).map {
+                AddressSummary(address: $0[0], balance: $0[1], received: $0[2], sent: $0[3], txCount: $0[4], firstSeenHeight: $0[5], lastSeenHeight: $0[6])
+            }
+        }
+    }
+
+    public func stats() throws -> Stats {
+        try db.read { db in
+            let byType = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, COUNT(*) FROM outputs GROUP BY type").map { ($0[0] as String, $0[1] as Int64) })
+            let utxo = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(value), 0) FROM outputs WHERE spent_by_tx IS NULL AND unspendable = 0")!
+            return Stats(
+                blocks: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM blocks WHERE in_best_chain = 1") ?? 0,
+                staleBlocks: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM blocks WHERE in_best_chain = 0") ?? 0,
+                transactions: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM transactions") ?? 0,
+                outputs: byType.values.reduce(0, +), outputsByType: byType, utxoCount: utxo[0], utxoValue: utxo[1],
+                addresses: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM addresses") ?? 0,
+                tipHeight: try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1"),
+                network: network.rawValue)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import GRDB
+
+/// The index's tables, created and upgraded by GRDB migrations.
+///
+/// - `files`: how far each blk file has been read (re-runs start there).
+/// - `blocks`: every block seen, best chain or not, with its height and chain work once linked.
+/// - `transactions`, `inputs`, `outputs`: the best chain's; an output's `spent_by_tx` is the
+///   spending transaction, so the UTXO set is the unspent, spendable outputs.
+/// - `addresses`: per-address summaries; `address_transactions`: each transaction touching an
+///   address, once, with the address's net change.
+/// - `meta`: the network and the root block.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE files (name TEXT PRIMARY KEY, data_end INTEGER NOT NULL);
+                CREATE TABLE blocks (
+                    id INTEGER PRIMARY KEY,
+                    hash BLOB NOT NULL UNIQUE,
+                    previous_hash BLOB NOT NULL,
+                    height INTEGER,
+                    work BLOB,
+                    version INTEGER NOT NULL,
+                    merkle_root BLOB NOT NULL,
+                    time INTEGER NOT NULL,
+                    bits INTEGER NOT NULL,
+                    nonce INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    weight INTEGER NOT NULL,
+                    tx_count INTEGER NOT NULL,
+                    file TEXT NOT NULL,
+                    offset INTEGER NOT NULL,
+                    in_best_chain INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX blocks_best_height ON blocks(height) WHERE in_best_chain = 1;
+                CREATE TABLE transactions (
+                    id INTEGER PRIMARY KEY,
+                    txid BLOB NOT NULL,
+                    block_id INTEGER NOT NULL,
+                    height INTEGER NOT NULL,
+                    position INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    weight INTEGER NOT NULL,
+                    fee INTEGER,
+                    is_coinbase INTEGER NOT NULL);
+                CREATE INDEX transactions_txid ON transactions(txid);
+                CREATE INDEX transactions_block ON transactions(block_id, position);
+                CREATE TABLE outputs (
+                    tx_id INTEGER NOT NULL,
+                    vout INTEGER NOT NULL,
+                    value INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    address_id INTEGER,
+                    unspendable INTEGER NOT NULL,
+                    spent_by_tx INTEGER,
+                    spent_by_input INTEGER,
+                    PRIMARY KEY (tx_id, vout)) WITHOUT ROWID;
+                CREATE INDEX outputs_address ON outputs(address_id, tx_id) WHERE address_id IS NOT NULL;
+                CREATE INDEX outputs_spent_by ON outputs(spent_by_tx) WHERE spent_by_tx IS NOT NULL;
+                CREATE TABLE inputs (
+                    tx_id INTEGER NOT NULL,
+                    n INTEGER NOT NULL,
+                    previous_txid BLOB NOT NULL,
+                    previous_vout INTEGER NOT NULL,
+                    address_id INTEGER,
+                    value INTEGER,
+                    PRIMARY KEY (tx_id, n)) WITHOUT ROWID;
+                CREATE INDEX inputs_address ON inputs(address_id, tx_id) WHERE address_id IS NOT NULL;
+                CREATE TABLE addresses (
+                    id INTEGER PRIMARY KEY,
+                    address TEXT NOT NULL UNIQUE,
+                    balance INTEGER NOT NULL DEFAULT 0,
+                    received INTEGER NOT NULL DEFAULT 0,
+                    sent INTEGER NOT NULL DEFAULT 0,
+                    tx_count INTEGER NOT NULL DEFAULT 0,
+                    first_seen_height INTEGER,
+                    last_seen_height INTEGER);
+                CREATE INDEX addresses_balance ON addresses(balance DESC, id);
+                CREATE TABLE address_transactions (
+                    address_id INTEGER NOT NULL,
+                    height INTEGER NOT NULL,
+                    tx_id INTEGER NOT NULL,
+                    received INTEGER NOT NULL,
+                    sent INTEGER NOT NULL,
+                    PRIMARY KEY (address_id, height, tx_id)) WITHOUT ROWID;
+                CREATE INDEX address_transactions_tx ON address_transactions(tx_id);
+                """)
+        }
+        return migrator
+    }
+}

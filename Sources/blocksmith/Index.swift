@@ -1,0 +1,84 @@
+import ArgumentParser
+import BlockFile
+import ChainIndex
+import Foundation
+
+struct Index: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Index a Bitcoin Core blocks folder (or blk files) into a queryable database.",
+        discussion: """
+            Reads blk*.dat in file-number order (rev*.dat and index/ are ignored), undoes \
+            xor.dat, skips garbage with a warning, links blocks by previous hash into the chain \
+            with the most work, and records blocks, transactions, inputs, outputs, the UTXO set \
+            and per-address summaries. Re-running indexes only what is new; a heavier branch \
+            in new files reorganizes the index. Progress goes to standard error.
+            """)
+
+    @Argument(help: "A blocks/ folder, or blk files.")
+    var paths: [String]
+
+    @Option(help: "The database (created if missing).")
+    var db = "blocksmith.sqlite"
+
+    @Option(help: ArgumentHelp("Blocks per committed batch.", visibility: .hidden))
+    var batch = 500
+
+    @Option(help: ArgumentHelp("Stop after this many committed batches (crash-safety tests).", visibility: .hidden))
+    var abortAfterBatches: Int?
+
+    func run() throws {
+        let folder: BlocksFolder
+        do { folder = try BlocksFolder(paths: paths) } catch { throw ToolError(error) }
+        let indexer = try ChainIndexer(database: ChainIndexer.open(path: db))
+        indexer.batchSize = batch
+        indexer.abortAfterBatches = abortAfterBatches
+        let display = ProgressDisplay()
+        indexer.progress = { display.show($0) }
+        indexer.warn = { display.clear(); standardError("warning: \($0)") }
+        let report: ChainIndex.IndexReport
+        do {
+            report = try indexer.index(folder)
+        } catch is IndexAbort {
+            display.clear()
+            standardError("blocksmith: stopped after \(abortAfterBatches ?? 0) batches, as asked")
+            throw ExitCode(3)
+        }
+        display.finish()
+        let tip = report.tipHash.map { "tip \($0) at height \($0 == report.tipHash ? report.tipHeight.map(String.init) ?? "?" : "?")" } ?? "no blocks"
+        standardError("indexed: \(report.blocksRead) new blocks read, \(report.connected) connected, \(report.disconnected) disconnected, \(report.orphans) orphans; \(tip)")
+    }
+}
+
+/// Progress on standard error: redrawn in place on a terminal, a plain line every few seconds otherwise.
+final class ProgressDisplay: @unchecked Sendable {  // used from the indexing thread only
+    let terminal = isatty(2) == 1
+    let start = Date()
+    var last = Date.distantPast
+    var drawn = false
+
+    func show(_ p: ChainIndex.IndexProgress) {
+        let now = Date()
+        guard now.timeIntervalSince(last) >= (terminal ? 0.2 : 5) else { return }
+        last = now
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(p.transactions) / elapsed : 0
+        var line = "\(p.phase): file \(p.files)/\(p.filesTotal), \(p.bytes / 1_000_000)/\(p.bytesTotal / 1_000_000) MB, "
+            + "blocks \(p.blocks)\(p.blocksTotal > 0 ? "/\(p.blocksTotal)" : ""), \(Int(rate)) tx/s"
+        if p.phase == "connecting", p.blocks > 0, p.blocksTotal > p.blocks {
+            let eta = elapsed / Double(p.blocks) * Double(p.blocksTotal - p.blocks)
+            line += ", ETA \(Int(eta)) s"
+        }
+        if terminal {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+            drawn = true
+        } else {
+            standardError(line)
+        }
+    }
+
+    func clear() {
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)); drawn = false }
+    }
+
+    func finish() { clear() }
+}

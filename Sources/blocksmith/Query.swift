@@ -1,0 +1,209 @@
+import ArgumentParser
+import ChainIndex
+import Foundation
+
+/// Options every query shares.
+struct QueryOptions: ParsableArguments {
+    @Option(help: "The index database.")
+    var db = "blocksmith.sqlite"
+
+    @Flag(help: "JSON output (amounts in satoshis).")
+    var json = false
+
+    func open() throws -> IndexQueries {
+        guard FileManager.default.fileExists(atPath: db) else { throw ToolError("\(db): no such index (run blocksmith index first)") }
+        return try IndexQueries(ChainIndexer.open(path: db))
+    }
+
+    /// Prints `value` as JSON, or as the text `human` gives.
+    func output<T: Encodable>(_ value: T, _ human: () -> String) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        } else {
+            print(human(), terminator: "")
+        }
+    }
+}
+
+/// Runs a query, turning its errors into a clear message and exit status 2.
+func answer(_ body: () throws -> Void) throws {
+    do { try body() } catch let error as QueryError { throw ToolError(error.description) }
+}
+
+func btcText(_ sats: Int64) -> String {
+    let sign = sats < 0 ? "-" : ""
+    let m = sats.magnitude
+    let fraction = String(m % 100_000_000)
+    return sign + String(m / 100_000_000) + "." + String(repeating: "0", count: 8 - fraction.count) + fraction + " BTC"
+}
+
+/// Left-aligned columns.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    let all = [header] + rows
+    let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
+    return all.map { row in
+        row.enumerated().map { $1 + String(repeating: " ", count: widths[$0] - $1.count) }.joined(separator: "  ")
+            .trimmingCharacters(in: .whitespaces)
+    }.joined(separator: "\n") + "\n"
+}
+
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the index: blocks, transactions, addresses, balances, and what went from A to B.",
+        subcommands: [BlockQuery.self, TxQuery.self, TipQuery.self, AddressQuery.self, HistoryQuery.self, BalanceQuery.self,
+                      UTXOQuery.self, BetweenQuery.self, RichestQuery.self, StatsQuery.self])
+
+    static func describe(_ b: BlockInfo) -> String {
+        table(["field", "value"], [["hash", b.hash], ["height", b.height.map(String.init) ?? "unknown"], ["in best chain", "\(b.inBestChain)"],
+                                   ["previous", b.previousHash], ["time", "\(b.time)"], ["bits", b.bits], ["chain work", b.chainWork ?? "-"],
+                                   ["size", "\(b.size)"], ["weight", "\(b.weight)"], ["transactions", "\(b.txCount)"],
+                                   ["file", "\(b.file) at \(b.offset)"]])
+    }
+
+    struct BlockQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "block", abstract: "A block by hash or best-chain height.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "Block hash or height.") var block: String
+        func run() throws {
+            try answer {
+                guard let info = try options.open().block(block) else { throw ToolError("no block \(block) in the index") }
+                try options.output(info) { Query.describe(info) }
+            }
+        }
+    }
+
+    struct TipQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "tip", abstract: "The best chain's tip.")
+        @OptionGroup var options: QueryOptions
+        func run() throws {
+            guard let info = try options.open().tip() else { throw ToolError("the index has no blocks") }
+            try options.output(info) { Query.describe(info) }
+        }
+    }
+
+    struct TxQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "tx", abstract: "A transaction, with every input's address and value, and its fee.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "Transaction id.") var txid: String
+        func run() throws {
+            try answer {
+                guard let tx = try options.open().transaction(txid) else { throw ToolError("no transaction \(txid) in the best chain") }
+                try options.output(tx) {
+                    "txid \(tx.txid)\nblock \(tx.blockHash) at height \(tx.height), position \(tx.position)\n"
+                        + "fee \(tx.isCoinbase ? "none (coinbase)" : tx.fee.map(btcText) ?? "unknown"); size \(tx.size), weight \(tx.weight)\n\n"
+                        + table(["input", "spends", "address", "value"], tx.inputs.enumerated().map { i, input in
+                            ["\(i)", "\(input.txid):\(input.vout)", input.address ?? "-", input.value.map(btcText) ?? "unknown"]
+                        }) + "\n"
+                        + table(["output", "address", "type", "value", "spent by"], tx.outputs.map {
+                            ["\($0.n)", $0.address ?? "-", $0.type, btcText($0.value), $0.spentBy ?? "unspent"]
+                        })
+                }
+            }
+        }
+    }
+
+    static func summary(_ s: AddressSummary) -> String {
+        table(["field", "value"], [["address", s.address], ["balance", btcText(s.balance)], ["received", btcText(s.received)],
+                                   ["sent", btcText(s.sent)], ["transactions", "\(s.txCount)"],
+                                   ["first seen", s.firstSeenHeight.map { "height \($0)" } ?? "never"],
+                                   ["last seen", s.lastSeenHeight.map { "height \($0)" } ?? "never"]])
+    }
+
+    struct AddressQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "address", abstract: "An address's summary.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "The address.") var address: String
+        func run() throws { try answer { let s = try options.open().address(address); try options.output(s) { Query.summary(s) } } }
+    }
+
+    struct HistoryQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "history", abstract: "An address's transactions, newest first.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "The address.") var address: String
+        @Option(help: "Transactions per page.") var limit = 50
+        @Option(help: "Continue after this cursor (next_cursor of the previous page).") var after: String?
+        func run() throws {
+            try answer {
+                let page = try options.open().history(address, limit: max(1, limit), after: after)
+                try options.output(page) {
+                    table(["height", "txid", "change"], page.items.map { ["\($0.height)", $0.txid, btcText($0.delta)] })
+                        + (page.nextCursor.map { "more: --after \($0)\n" } ?? "")
+                }
+            }
+        }
+    }
+
+    struct BalanceQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "balance", abstract: "An address's balance, now or at a height.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "The address.") var address: String
+        @Option(help: "The balance after this block height.") var atHeight: Int64?
+        func run() throws {
+            try answer {
+                let b = try options.open().balance(address, atHeight: atHeight)
+                try options.output(b) { "\(b.address) at height \(b.height): \(btcText(b.balance))\n" }
+            }
+        }
+    }
+
+    struct UTXOQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "utxos", abstract: "An address's unspent outputs.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "The address.") var address: String
+        func run() throws {
+            try answer {
+                let items = try options.open().utxos(address)
+                try options.output(["items": items]) {
+                    table(["height", "output", "value"], items.map { ["\($0.height)", "\($0.txid):\($0.vout)", btcText($0.value)] })
+                }
+            }
+        }
+    }
+
+    struct BetweenQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "between",
+            abstract: "Transactions in which A is among the input addresses and B among the output addresses.")
+        @OptionGroup var options: QueryOptions
+        @Argument(help: "The sending address.") var a: String
+        @Argument(help: "The receiving address.") var b: String
+        @Flag(help: "Also the transactions from B to A.") var bothWays = false
+        func run() throws {
+            try answer {
+                let items = try options.open().between(a, b, bothWays: bothWays)
+                try options.output(["items": items]) {
+                    table(["height", "txid", "from", "to", "amount"], items.map { ["\($0.height)", $0.txid, $0.from, $0.to, btcText($0.amount)] })
+                }
+            }
+        }
+    }
+
+    struct RichestQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "richest", abstract: "The addresses with the highest balances.")
+        @OptionGroup var options: QueryOptions
+        @Option(help: "How many.") var limit = 10
+        func run() throws {
+            let items = try options.open().richest(limit: max(1, limit))
+            try options.output(["items": items]) {
+                table(["address", "balance", "transactions"], items.map { [$0.address, btcText($0.balance), "\($0.txCount)"] })
+            }
+        }
+    }
+
+    struct StatsQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "stats", abstract: "Chain totals.")
+        @OptionGroup var options: QueryOptions
+        func run() throws {
+            let s = try options.open().stats()
+            try options.output(s) {
+                table(["field", "value"], [["network", s.network], ["blocks (best chain)", "\(s.blocks)"], ["stale blocks", "\(s.staleBlocks)"],
+                                           ["tip height", s.tipHeight.map(String.init) ?? "-"], ["transactions", "\(s.transactions)"],
+                                           ["outputs", "\(s.outputs)"], ["unspent outputs", "\(s.utxoCount)"],
+                                           ["value in unspent outputs", btcText(s.utxoValue)], ["addresses", "\(s.addresses)"]]
+                      + s.outputsByType.sorted { $0.key < $1.key }.map { ["outputs: \($0.key)", "\($0.value)"] })
+            }
+        }
+    }
+}
