@@ -108,6 +108,20 @@ public struct BlockFileReader {
         return size >= Limits.headerSize && size <= Limits.maxBlockSerializedSize && p + 8 + size <= count
     }
 
+    /// The block whose preamble is at `offset` (a position an earlier scan recorded),
+    /// de-obfuscated; nil when no block is there.
+    public static func block(in file: MappedFile, key: [UInt8]?, at offset: Int) -> [UInt8]? {
+        let bytes = file.bytes
+        guard offset >= 0, offset + 8 <= bytes.count else { return nil }
+        func byte(_ i: Int) -> UInt8 { key.map { bytes[i] ^ $0[i & 7] } ?? bytes[i] }
+        let size = Int(byte(offset + 4)) | Int(byte(offset + 5)) << 8 | Int(byte(offset + 6)) << 16 | Int(byte(offset + 7)) << 24
+        let start = offset + 8
+        guard size <= Limits.maxBlockSerializedSize, start + size <= bytes.count else { return nil }
+        var block = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + size)]))
+        if let key { for i in 0..<size { block[i] ^= key[(start + i) & 7] } }
+        return block
+    }
+
     /// The next block or skipped stretch; nil at the end of the data.
     public mutating func next() -> Event? {
         let count = file.bytes.count

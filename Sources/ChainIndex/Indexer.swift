@@ -266,6 +266,7 @@ public final class ChainIndexer {
         }
         report.tipHash = nodes[tip].hash
         report.tipHeight = nodes[tip].height
+        openFiles.removeAll()
     }
 
     func committedBatch() throws {
@@ -273,14 +274,22 @@ public final class ChainIndexer {
         if let abortAfterBatches, batches >= abortAfterBatches { throw IndexAbort() }
     }
 
+    /// Open files, by name, while linking and connecting.
+    var openFiles = [String: MappedFile]()
+
     /// Reads a block back from its file.
     func readBlock(_ folder: BlocksFolder, _ node: Node) throws -> Block {
-        guard let path = folder.files.first(where: { $0.hasSuffix("/" + node.file) || $0 == node.file }) else {
-            throw IndexError("block \(node.hash) is in \(node.file), which is not among the files given")
+        let file: MappedFile
+        if let open = openFiles[node.file] {
+            file = open
+        } else {
+            guard let path = folder.files.first(where: { $0.hasSuffix("/" + node.file) || $0 == node.file }) else {
+                throw IndexError("block \(node.hash) is in \(node.file), which is not among the files given")
+            }
+            file = try MappedFile(path: path)
+            openFiles[node.file] = file
         }
-        let file = try MappedFile(path: path)
-        var reader = BlockFileReader(file: file, key: folder.xorKey, start: node.offset)
-        guard case .block(_, let bytes)? = reader.next() else {
+        guard let bytes = BlockFileReader.block(in: file, key: folder.xorKey, at: node.offset) else {
             throw IndexError("\(node.file): no block at offset \(node.offset) any more")
         }
         return try Block(decoding: bytes)
