@@ -309,6 +309,7 @@ public final class ChainIndexer {
                                arguments: [received - sent, received, sent, address])
             }
             try db.execute(sql: "DELETE FROM address_transactions WHERE tx_id = ?", arguments: [tx])
+            try db.execute(sql: "DELETE FROM transfers WHERE tx_id = ?", arguments: [tx])
             try db.execute(sql: "DELETE FROM outputs WHERE tx_id = ?", arguments: [tx])
             try db.execute(sql: "DELETE FROM inputs WHERE tx_id = ?", arguments: [tx])
             try db.execute(sql: "DELETE FROM transactions WHERE id = ?", arguments: [tx])
@@ -339,6 +340,7 @@ struct Connector {
         let genesis = block.hash == network.genesisHash
         for (position, tx) in block.transactions.enumerated() {
             var received = [Int64: Int64](), sent = [Int64: Int64]()
+            var inputCounts = [Int64: Int64](), outputCounts = [Int64: Int64]()
             var inputTotal: Int64? = 0
             try db.cachedStatement(sql: "INSERT INTO transactions (txid, block_id, height, position, size, weight, fee, is_coinbase) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)")
                 .execute(arguments: [data(tx.txid), id, height, position, tx.size(), tx.weight, tx.isCoinbase])
@@ -355,7 +357,10 @@ struct Connector {
                         address = spent[2]
                         try db.cachedStatement(sql: "UPDATE outputs SET spent_by_tx = ?, spent_by_input = ? WHERE tx_id = ? AND vout = ?")
                             .execute(arguments: [txID, n, spent[0] as Int64, Int64(input.previousOutput.index)])
-                        if let address, let value { sent[address, default: 0] += value }
+                        if let address {
+                            sent[address, default: 0] += value ?? 0
+                            inputCounts[address, default: 0] += 1
+                        }
                     }
                     inputTotal = inputTotal.flatMap { total in value.map { total + $0 } }
                     try db.cachedStatement(sql: "INSERT INTO inputs (tx_id, n, previous_txid, previous_vout, address_id, value) VALUES (?, ?, ?, ?, ?, ?)")
@@ -370,6 +375,7 @@ struct Connector {
                 if let text = pattern.address(on: network)?.text {
                     address = try addressID(db, text)
                     received[address!, default: 0] += output.value
+                    outputCounts[address!, default: 0] += 1
                 }
                 outputTotal += output.value
                 let unspendable = script.isUnspendable || (genesis && tx.isCoinbase)
@@ -379,10 +385,16 @@ struct Connector {
             if !tx.isCoinbase, let inputTotal {
                 try db.cachedStatement(sql: "UPDATE transactions SET fee = ? WHERE id = ?").execute(arguments: [inputTotal - outputTotal, txID])
             }
+            for sender in inputCounts.keys.sorted() {
+                for receiver in outputCounts.keys.sorted() {
+                    try db.cachedStatement(sql: "INSERT INTO transfers (sender_id, receiver_id, height, tx_id, amount) VALUES (?, ?, ?, ?, ?)")
+                        .execute(arguments: [sender, receiver, height, txID, received[receiver] ?? 0])
+                }
+            }
             for address in Set(received.keys).union(sent.keys) {
                 let (r, s) = (received[address] ?? 0, sent[address] ?? 0)
-                try db.cachedStatement(sql: "INSERT INTO address_transactions (address_id, height, tx_id, received, sent) VALUES (?, ?, ?, ?, ?)")
-                    .execute(arguments: [address, height, txID, r, s])
+                try db.cachedStatement(sql: "INSERT INTO address_transactions (address_id, height, tx_id, received, sent, inputs, outputs) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                    .execute(arguments: [address, height, txID, r, s, inputCounts[address] ?? 0, outputCounts[address] ?? 0])
                 var summary = summaries[address] ?? (0, 0, 0, 0, height, height)
                 summary.balance += r - s
                 summary.received += r

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 public import GRDB
 public import BitcoinWire
@@ -49,6 +50,12 @@ public struct UTXO: Codable, Sendable { public let txid: String, vout: Int64, va
 
 public struct BetweenItem: Codable, Sendable {
     public let txid: String, height: Int64, from: String, to: String, amount: Int64
+}
+
+public struct BetweenPage: Codable, Sendable {
+    public let items: [BetweenItem]
+    public let nextCursor: String?
+    enum CodingKeys: String, CodingKey { case items, nextCursor = "next_cursor" }
 }
 
 public struct Stats: Codable, Sendable {
@@ -190,21 +197,34 @@ public struct IndexQueries: Sendable {
         }
     }
 
-    /// Every transaction in which `a` is among the input addresses and `b` among the output
+    /// Transactions in which `a` is among the input addresses and `b` among the output
     /// addresses, with what `b` received; newest first. `bothWays` adds those from `b` to `a`.
-    public func between(_ a: String, _ b: String, bothWays: Bool = false) throws -> [BetweenItem] {
+    /// - Parameters:
+    ///   - limit: at most this many (nil: all), continuing after `cursor` (a `next_cursor`).
+    public func between(_ a: String, _ b: String, bothWays: Bool = false, limit: Int? = nil, after cursor: String? = nil) throws -> BetweenPage {
         try db.read { db in
-            guard let from = try addressID(db, a), let to = try addressID(db, b) else { return [] }
-            func query(_ x: Int64, _ y: Int64, _ xText: String, _ yText: String) throws -> [(Int64, BetweenItem)] {
-                try Row.fetchAll(db, sql: """
-                    SELECT o.tx_id, t.txid, t.height, SUM(o.value) FROM outputs o JOIN transactions t ON t.id = o.tx_id
-                    WHERE o.address_id = ? AND EXISTS (SELECT 1 FROM inputs i WHERE i.tx_id = o.tx_id AND i.address_id = ?)
-                    GROUP BY o.tx_id
-                    """, arguments: [y, x]).map { ($0[0], BetweenItem(txid: hash($0[1]).displayHex, height: $0[2], from: xText, to: yText, amount: $0[3])) }
+            guard let from = try addressID(db, a), let to = try addressID(db, b) else { return BetweenPage(items: [], nextCursor: nil) }
+            var bound = (height: Int64.max, tx: Int64.max)
+            if let cursor {
+                let parts = cursor.split(separator: ":").compactMap { Int64($0) }
+                guard parts.count == 2 else { throw QueryError("'\(cursor)' is not a cursor from an earlier page") }
+                bound = (parts[0], parts[1])
             }
-            var items = try query(from, to, a, b)
-            if bothWays && from != to { items += try query(to, from, b, a) }
-            return items.sorted { ($0.1.height, $0.0) > ($1.1.height, $1.0) }.map(\.1)
+            let directions = bothWays && from != to ? "((f.sender_id = ?1 AND f.receiver_id = ?2) OR (f.sender_id = ?2 AND f.receiver_id = ?1))"
+                                                    : "f.sender_id = ?1 AND f.receiver_id = ?2"
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT f.tx_id, f.height, f.amount, t.txid, f.sender_id FROM transfers f JOIN transactions t ON t.id = f.tx_id
+                WHERE \(directions) AND (f.height < ?3 OR (f.height = ?3 AND f.tx_id < ?4))
+                ORDER BY f.height DESC, f.tx_id DESC, f.sender_id LIMIT ?5
+                """, arguments: [from, to, bound.height, bound.tx, limit.map { $0 + 1 } ?? -1])
+            let shown = limit.map { Array(rows.prefix($0)) } ?? rows
+            let items = shown.map { r in
+                let forward = (r[4] as Int64) == from
+                return BetweenItem(txid: hash(r[3]).displayHex, height: r[1], from: forward ? a : b, to: forward ? b : a, amount: r[2])
+            }
+            var next: String?
+            if let limit, rows.count > limit, let last = shown.last { next = "\(last[1] as Int64):\(last[0] as Int64)" }
+            return BetweenPage(items: items, nextCursor: next)
         }
     }
 
@@ -232,5 +252,64 @@ public struct IndexQueries: Sendable {
                 tipHeight: try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1"),
                 network: network.rawValue)
         }
+    }
+}
+
+/// Query latencies over random addresses, measured in process (for the benchmark).
+public struct LatencyReport: Codable, Sendable {
+    public struct Figures: Codable, Sendable { public let count: Int, p50Ms: Double, p99Ms: Double, maxMs: Double
+        enum CodingKeys: String, CodingKey { case count, p50Ms = "p50_ms", p99Ms = "p99_ms", maxMs = "max_ms" }
+    }
+    public let address: Figures, history: Figures, between: Figures
+}
+
+extension IndexQueries {
+    /// Times `address` and `history` (first page of 50) over `count` random addresses, and
+    /// `between` (first page of 50) over `count` sender/receiver pairs taken from random
+    /// transactions.
+    public func latencies(count: Int, seed: UInt64 = 1) throws -> LatencyReport {
+        let (addresses, pairs): ([String], [(String, String)]) = try db.read { db in
+            let total = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM addresses") ?? 0
+            let txs = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM transactions") ?? 0
+            var state = seed
+            func random(_ bound: Int64) -> Int64 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return bound > 0 ? Int64((state >> 33) % UInt64(bound)) + 1 : 0
+            }
+            var addresses = [String]()
+            while addresses.count < count && total > 0 {
+                if let a = try String.fetchOne(db, sql: "SELECT address FROM addresses WHERE id >= ? ORDER BY id LIMIT 1", arguments: [random(total)]) {
+                    addresses.append(a)
+                }
+            }
+            var pairs = [(String, String)]()
+            var attempts = 0
+            while pairs.count < count && txs > 0 && attempts < count * 20 {
+                attempts += 1
+                if let r = try Row.fetchOne(db, sql: """
+                    SELECT ai.address, ao.address FROM inputs i JOIN outputs o ON o.tx_id = i.tx_id
+                    JOIN addresses ai ON ai.id = i.address_id JOIN addresses ao ON ao.id = o.address_id
+                    WHERE i.tx_id = (SELECT id FROM transactions WHERE id >= ? AND is_coinbase = 0 ORDER BY id LIMIT 1) LIMIT 1
+                    """, arguments: [random(txs)]) {
+                    pairs.append((r[0], r[1]))
+                }
+            }
+            return (addresses, pairs)
+        }
+        func measure(_ n: Int, _ body: (Int) throws -> Void) rethrows -> LatencyReport.Figures {
+            var times = [Double]()
+            for i in 0..<n {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body(i)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            times.sort()
+            guard !times.isEmpty else { return .init(count: 0, p50Ms: 0, p99Ms: 0, maxMs: 0) }
+            return .init(count: n, p50Ms: times[n / 2], p99Ms: times[min(n - 1, n * 99 / 100)], maxMs: times[n - 1])
+        }
+        return LatencyReport(
+            address: try measure(addresses.count) { _ = try address(addresses[$0]) },
+            history: try measure(addresses.count) { _ = try history(addresses[$0], limit: 50) },
+            between: try measure(pairs.count) { _ = try between(pairs[$0].0, pairs[$0].1, limit: 50) })
     }
 }

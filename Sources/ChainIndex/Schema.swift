@@ -7,7 +7,10 @@ import GRDB
 /// - `transactions`, `inputs`, `outputs`: the best chain's; an output's `spent_by_tx` is the
 ///   spending transaction, so the UTXO set is the unspent, spendable outputs.
 /// - `addresses`: per-address summaries; `address_transactions`: each transaction touching an
-///   address, once, with the address's net change.
+///   address, once, with what it received and sent there and how many of the transaction's
+///   inputs and outputs are the address's; `transfers`: for each transaction, every
+///   (input address, output address) pair with what the output address received, so
+///   "from A to B" is one index range.
 /// - `meta`: the network and the root block.
 enum Schema {
     static var migrator: DatabaseMigrator {
@@ -83,8 +86,18 @@ enum Schema {
                     tx_id INTEGER NOT NULL,
                     received INTEGER NOT NULL,
                     sent INTEGER NOT NULL,
+                    inputs INTEGER NOT NULL,
+                    outputs INTEGER NOT NULL,
                     PRIMARY KEY (address_id, height, tx_id)) WITHOUT ROWID;
                 CREATE INDEX address_transactions_tx ON address_transactions(tx_id);
+                CREATE TABLE transfers (
+                    sender_id INTEGER NOT NULL,
+                    receiver_id INTEGER NOT NULL,
+                    height INTEGER NOT NULL,
+                    tx_id INTEGER NOT NULL,
+                    amount INTEGER NOT NULL,
+                    PRIMARY KEY (sender_id, receiver_id, height, tx_id)) WITHOUT ROWID;
+                CREATE INDEX transfers_tx ON transfers(tx_id);
                 """)
         }
         return migrator

@@ -53,7 +53,7 @@ struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask the index: blocks, transactions, addresses, balances, and what went from A to B.",
         subcommands: [BlockQuery.self, TxQuery.self, TipQuery.self, AddressQuery.self, HistoryQuery.self, BalanceQuery.self,
-                      UTXOQuery.self, BetweenQuery.self, RichestQuery.self, StatsQuery.self])
+                      UTXOQuery.self, BetweenQuery.self, RichestQuery.self, StatsQuery.self, LatencyQuery.self])
 
     static func describe(_ b: BlockInfo) -> String {
         table(["field", "value"], [["hash", b.hash], ["height", b.height.map(String.init) ?? "unknown"], ["in best chain", "\(b.inBestChain)"],
@@ -170,11 +170,14 @@ struct Query: ParsableCommand {
         @Argument(help: "The sending address.") var a: String
         @Argument(help: "The receiving address.") var b: String
         @Flag(help: "Also the transactions from B to A.") var bothWays = false
+        @Option(help: "At most this many (default: all).") var limit: Int?
+        @Option(help: "Continue after this cursor (next_cursor of the previous page).") var after: String?
         func run() throws {
             try answer {
-                let items = try options.open().between(a, b, bothWays: bothWays)
-                try options.output(["items": items]) {
-                    table(["height", "txid", "from", "to", "amount"], items.map { ["\($0.height)", $0.txid, $0.from, $0.to, btcText($0.amount)] })
+                let page = try options.open().between(a, b, bothWays: bothWays, limit: limit.map { max(1, $0) }, after: after)
+                try options.output(page) {
+                    table(["height", "txid", "from", "to", "amount"], page.items.map { ["\($0.height)", $0.txid, $0.from, $0.to, btcText($0.amount)] })
+                        + (page.nextCursor.map { "more: --after \($0)\n" } ?? "")
                 }
             }
         }
@@ -204,6 +207,22 @@ struct Query: ParsableCommand {
                                            ["value in unspent outputs", btcText(s.utxoValue)], ["addresses", "\(s.addresses)"]]
                       + s.outputsByType.sorted { $0.key < $1.key }.map { ["outputs: \($0.key)", "\($0.value)"] })
             }
+        }
+    }
+}
+
+struct LatencyQuery: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latency", abstract: "Time address, history and between queries over random addresses (benchmark).",
+        shouldDisplay: false)
+    @OptionGroup var options: QueryOptions
+    @Option(help: "How many addresses (and address pairs).") var count = 2000
+    func run() throws {
+        let report = try options.open().latencies(count: count)
+        try options.output(report) {
+            table(["query", "count", "p50 ms", "p99 ms", "max ms"], [("address", report.address), ("history", report.history), ("between", report.between)].map {
+                [$0.0, "\($0.1.count)", String(format: "%.3f", $0.1.p50Ms), String(format: "%.3f", $0.1.p99Ms), String(format: "%.3f", $0.1.maxMs)]
+            })
         }
     }
 }
