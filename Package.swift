@@ -55,6 +55,11 @@ let package = Package(
             dependencies: ["Validation", "TestFixtures", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         .testTarget(name: "ExportTests", dependencies: ["Export", "TestFixtures"], swiftSettings: strict),
+        .testTarget(
+            name: "ChainIndexTests",
+            dependencies: ["ChainIndex", "BitcoinWire", "BitcoinScript", "BlockFile", "TestFixtures",
+                           .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
         .testTarget(name: "blocksmithTests", dependencies: ["blocksmith", "TestFixtures"], swiftSettings: strict),
     ]
 )

@@ -58,3 +58,40 @@ public struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension Fixtures {
+    /// Writes `blocks` (framed: magic, size, block) as a Bitcoin Core style blocks folder:
+    /// shuffled within `shuffle` places, split over `files` blk files, XORed with `xor`
+    /// (with an `xor.dat`), and the last file padded with `padding` raw zero bytes.
+    public static func blocksFolder(_ blocks: [[UInt8]], files: Int = 3, shuffle: Int = 0, seed: UInt64 = 1,
+                                    xor: [UInt8]? = nil, padding: Int = 0) -> URL {
+        var order = Array(blocks.indices)
+        var rng = SeededGenerator(seed: seed)
+        if shuffle > 1 {
+            for i in order.indices {
+                let j = min(order.count - 1, i + Int.random(in: 0..<shuffle, using: &rng))
+                order.swapAt(i, j)
+            }
+        }
+        let folder = temporaryFolder()
+        let perFile = (order.count + files - 1) / max(files, 1)
+        for f in 0..<files {
+            var bytes = [UInt8]()
+            for i in order.dropFirst(f * perFile).prefix(perFile) { bytes += blocks[i] }
+            if let xor {
+                for i in bytes.indices { bytes[i] ^= xor[i % 8] }
+            }
+            if f == files - 1 { bytes += [UInt8](repeating: 0, count: padding) }
+            let name = "blk" + String(repeating: "0", count: 5 - String(f).count) + String(f) + ".dat"
+            FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data(bytes))
+        }
+        if let xor { FileManager.default.createFile(atPath: folder.appendingPathComponent("xor.dat").path, contents: Data(xor)) }
+        return folder
+    }
+
+    /// The framed blocks of a blk fixture (magic, size and block each).
+    public static func framedBlocks(_ relative: String) -> [[UInt8]] {
+        let file = bytes(relative)
+        return blocks(relative).map { Array(file[$0.offset..<($0.offset + 8 + $0.bytes.count)]) }
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import GRDB
+import Testing
+import TestFixtures
+import BitcoinWire
+import BitcoinScript
+import BlockFile
+@testable import ChainIndex
+
+@Suite struct RealDataTests {
+    static let plain = Fixtures.url("blocks/mainnet-000000-000589.blk")
+
+    /// Blocks 0-589 split over three files, shuffled, XOR-obfuscated and zero-padded give the
+    /// same index as the plain file.
+    @Test func shuffledObfuscatedFolderMatchesPlainFile() throws {
+        let reference = try DatabaseQueue()
+        try index([Self.plain], into: reference)
+        let folder = Fixtures.blocksFolder(Fixtures.framedBlocks("blocks/mainnet-000000-000589.blk"), files: 3, shuffle: 40,
+                                           xor: [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef], padding: 3000)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (pool, dbFolder) = try temporaryPool()
+        defer { try? FileManager.default.removeItem(at: dbFolder) }
+        let report = try index([folder], into: pool)
+        #expect(report.tipHeight == 589)
+        #expect(report.orphans == 0)
+
+        let q = try IndexQueries(pool), r = try IndexQueries(reference)
+        #expect(try q.block("0")?.hash == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f")
+        #expect(try q.block("170")?.hash == "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee")
+        #expect(try q.tip()?.height == 589)
+        // The first bitcoin payment: block 170's second transaction spends block 9's coinbase.
+        let payment = try #require(try q.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"))
+        #expect(payment.height == 170 && payment.fee == 0)
+        #expect(payment.inputs.map(\.value) == [50 * Limits.coin])
+        #expect(payment.inputs.map(\.address) == ["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"])
+        #expect(payment.outputs.map(\.value) == [10 * Limits.coin, 40 * Limits.coin])
+        #expect(try q.transaction("0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9")?.height == 9)
+        // Known early addresses.
+        #expect(try q.address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").balance == 50 * Limits.coin)  // genesis, credited
+        #expect(try q.address("1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3").received == 10 * Limits.coin)  // Hal Finney
+        // Block 9's coinbase key, in blocks 0-589 (worked out independently with a short
+        // Python script over the raw file): transactions at heights 9, 170, 181, 182, 183 and
+        // 248; 195 BTC in, 177 BTC out.
+        let satoshi = try q.address("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S")
+        #expect(satoshi.txCount == 6 && satoshi.firstSeenHeight == 9 && satoshi.lastSeenHeight == 248)
+        #expect(satoshi.received == 195 * Limits.coin && satoshi.sent == 177 * Limits.coin && satoshi.balance == 18 * Limits.coin)
+        // The genesis output is credited but never spendable: not in the UTXO set.
+        let stats = try q.stats()
+        #expect(stats.blocks == 590 && stats.utxoValue == 589 * 50 * Limits.coin)
+        #expect(try q.utxos("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").isEmpty)
+        // Identical to the plain file's index.
+        #expect(try json(stats) == json(r.stats()))
+        #expect(try json(q.richest(limit: 1000)) == json(r.richest(limit: 1000)))
+        let addresses = try pool.read { try String.fetchAll($0, sql: "SELECT address FROM addresses ORDER BY address") }
+        #expect(addresses.count == 603)
+        for address in addresses {
+            #expect(try json(q.address(address)) == json(r.address(address)))
+        }
+        // A re-run finds nothing new.
+        let again = try index([folder], into: pool)
+        #expect(again.blocksRead == 0 && again.connected == 0)
+    }
+
+    @Test func inputThatStartsAfterGenesisCountsFromOne() throws {
+        let db = try DatabaseQueue()
+        let report = try index([Fixtures.url("blocks/mainnet-000001-000255.blk")], into: db)
+        #expect(report.tipHeight == 255)
+        #expect(try IndexQueries(db).block("1")?.hash == "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048")
+    }
+
+    @Test func garbageBetweenBlocksIsSkippedWithAWarning() throws {
+        var blocks = Fixtures.framedBlocks("blocks/mainnet-000000-000009.blk")
+        blocks.insert(Array("not a block at all".utf8), at: 4)
+        let folder = Fixtures.blocksFolder(blocks, files: 1)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var warnings = [String]()
+        let report = try index([folder], into: DatabaseQueue(), warnings: { warnings.append($0) })
+        #expect(report.tipHeight == 9)
+        #expect(warnings == ["blk00000.dat: skipped 18 bytes that are not a block at offset 962"])
+    }
+
+    @Test func wrongSizedXorKeyIsAnError() throws {
+        let folder = Fixtures.blocksFolder(Fixtures.framedBlocks("blocks/mainnet-000000-000009.blk"), files: 1)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        FileManager.default.createFile(atPath: folder.appendingPathComponent("xor.dat").path, contents: Data([1, 2, 3]))
+        #expect(throws: FileError.self) { try BlocksFolder(paths: [folder.path]) }
+    }
+
+    /// Killing the indexer part way and running it again gives exactly the same database.
+    @Test func interruptedIndexingResumesToTheSameDatabase() throws {
+        let folder = Fixtures.blocksFolder(Fixtures.framedBlocks("spend-chain/spend-2000.blk"), files: 2, shuffle: 30,
+                                           xor: [9, 8, 7, 6, 5, 4, 3, 2], padding: 100)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let whole = try DatabaseQueue()
+        try index([folder], into: whole, batch: 100)
+        for abortAfter in [1, 7, 19] {
+            let (pool, dbFolder) = try temporaryPool()
+            defer { try? FileManager.default.removeItem(at: dbFolder) }
+            #expect(throws: IndexAbort.self) { try index([folder], into: pool, batch: 100, abortAfter: abortAfter) }
+            try index([folder], into: pool, batch: 100)
+            #expect(try dump(pool) == dump(whole), "aborted after \(abortAfter) batches")
+        }
+    }
+}
+
+/// The generator's ground truth: every number in its ledger.
+@Suite struct LedgerTests {
+    @Test func indexMatchesTheLedger() throws {
+        let ledger = try JSONSerialization.jsonObject(with: Data(Fixtures.bytes("spend-chain/spend-2000.ledger.json"))) as! [String: Any]
+        let folder = Fixtures.blocksFolder(Fixtures.framedBlocks("spend-chain/spend-2000.blk"), files: 3, shuffle: 50,
+                                           xor: [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef], padding: 1 << 16)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let db = try DatabaseQueue()
+        try index([folder], into: db, batch: 250)
+        let q = try IndexQueries(db)
+        let stats = try q.stats()
+        #expect(try q.tip()?.hash == ledger["tip_hash"] as? String)
+        #expect(stats.tipHeight == (ledger["tip_height"] as! NSNumber).int64Value)
+        #expect(stats.transactions == (ledger["transactions"] as! NSNumber).int64Value)
+        #expect(stats.outputs == (ledger["outputs"] as! NSNumber).int64Value)
+        #expect(stats.utxoCount == (ledger["utxo_count"] as! NSNumber).int64Value)
+        #expect(stats.utxoValue == (ledger["utxo_value"] as! NSNumber).int64Value)
+        #expect(stats.addresses == (ledger["addresses_received"] as! NSNumber).int64Value)
+        let fees = try db.read { try Int64.fetchOne($0, sql: "SELECT SUM(fee) FROM transactions") }
+        #expect(fees == (ledger["fees"] as! NSNumber).int64Value)
+        // The ledger counts coinbase inputs; the index keeps only inputs that spend something.
+        let inputs = try db.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM inputs") }
+        #expect(inputs.map { $0 + stats.blocks } == (ledger["inputs"] as! NSNumber).int64Value)
+        let richest = (ledger["richest"] as! [[String: Any]]).map { "\($0["address"]!) \($0["balance"]!)" }
+        #expect(try q.richest(limit: richest.count).map { "\($0.address) \($0.balance)" } == richest)
+        for sample in ledger["sample"] as! [[String: Any]] {
+            let address = sample["address"] as! String
+            let summary = try q.address(address)
+            #expect(summary.balance == (sample["balance"] as! NSNumber).int64Value, "\(address)")
+            #expect(summary.received == (sample["received"] as! NSNumber).int64Value, "\(address)")
+            #expect(summary.sent == (sample["sent"] as! NSNumber).int64Value, "\(address)")
+            #expect(summary.txCount == (sample["tx_count"] as! NSNumber).int64Value, "\(address)")
+            let funded = try db.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM outputs o JOIN addresses a ON a.id = o.address_id WHERE a.address = ?", arguments: [address]) }
+            #expect(funded == (sample["funded_txo_count"] as! NSNumber).int64Value, "\(address)")
+        }
+    }
+}
+
+/// Forks built with the regtest miner: a stale sibling, a heavier late branch, an orphan.
+@Suite struct ForkTests {
+    @Test func staleBranchThenReorgThenOrphan() throws {
+        let cbG = Miner.coinbase(height: 0, tag: 0, to: 1)
+        let g = Miner.block(after: .zero, time: 1_600_000_000, [cbG])
+        let cb1 = Miner.coinbase(height: 1, tag: 0, to: 2)
+        let a1 = Miner.block(after: g.hash, time: 1_600_000_600, [cb1])
+        let pay = Miner.spend(cb1, to: [(9, 30 * Limits.coin), (2, 19 * Limits.coin)])  // 1 BTC fee
+        let a2 = Miner.block(after: a1.hash, time: 1_600_001_200, [Miner.coinbase(height: 2, tag: 0, to: 3, value: 51 * Limits.coin), pay])
+        let b2 = Miner.block(after: a1.hash, time: 1_600_001_300, [Miner.coinbase(height: 2, tag: 1, to: 4)])
+        let folder = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        Miner.write([g, a1, a2, b2], to: folder, file: 0)
+        let db = try DatabaseQueue()
+        var report = try index([folder], into: db)
+        let q = try IndexQueries(db)
+        // Equal work: the first seen (a2) wins; b2 is kept as stale.
+        #expect(report.tipHash == a2.hash && report.tipHeight == 2)
+        #expect(try q.block(b2.hash.displayHex)?.inBestChain == false)
+        #expect(try q.address(Miner.address(9)).balance == 30 * Limits.coin)
+        #expect(try q.address(Miner.address(2)).balance == 19 * Limits.coin)
+        #expect(try q.address(Miner.address(2)).txCount == 2)
+        #expect(try q.transaction(pay.txid.displayHex)?.fee == Limits.coin)
+        #expect(try q.between(Miner.address(2), Miner.address(9)).items.map(\.amount) == [30 * Limits.coin])
+        #expect(try q.stats().utxoCount == 4)  // g, a2's coinbase, and the two outputs of pay
+
+        // A later file brings a heavier branch on b2, and an orphan.
+        let b3 = Miner.block(after: b2.hash, time: 1_600_001_900, [Miner.coinbase(height: 3, tag: 1, to: 5)])
+        let b4 = Miner.block(after: b3.hash, time: 1_600_002_500, [Miner.coinbase(height: 4, tag: 1, to: 6)])
+        let orphan = Miner.block(after: SHA256d.hash([1, 2, 3]), time: 1_600_003_000, [Miner.coinbase(height: 7, tag: 2, to: 7)])
+        Miner.write([b3, orphan, b4], to: folder, file: 1)
+        report = try index([folder], into: db)
+        #expect(report.disconnected == 1 && report.connected == 3 && report.orphans == 1)
+        #expect(report.tipHash == b4.hash && report.tipHeight == 4)
+        #expect(try q.block(a2.hash.displayHex)?.inBestChain == false)
+        #expect(try q.block("2")?.hash == b2.hash.displayHex)
+        // a2 is undone: its payment is gone, block 1's coinbase is unspent again.
+        #expect(try q.address(Miner.address(9)).txCount == 0)
+        #expect(try q.address(Miner.address(2)).balance == 50 * Limits.coin)
+        #expect(try q.utxos(Miner.address(2)).map(\.txid) == [cb1.txid.displayHex])
+        #expect(try q.transaction(pay.txid.displayHex) == nil)
+        #expect(try q.address(Miner.address(4)).balance == 50 * Limits.coin)
+        #expect(try q.address(Miner.address(7)).txCount == 0)  // the orphan's coinbase is not indexed
+        #expect(try q.stats().utxoCount == 5)  // g, a1, b2, b3, b4
+
+        // Indexing the same files from scratch gives the same answers.
+        let fresh = try DatabaseQueue()
+        try index([folder], into: fresh)
+        let f = try IndexQueries(fresh)
+        #expect(try json(f.stats()) == json(q.stats()))
+        #expect(try json(f.richest(limit: 100)) == json(q.richest(limit: 100)))
+    }
+
+    @Test func rootHeightFromBIP34OrZero() throws {
+        var warnings = [String]()
+        for (version, height) in [(Int32(2), Int64(1000)), (Int32(1), Int64(0))] {
+            let root = Miner.block(after: SHA256d.hash([9]), time: 1_600_000_000, version: version, [Miner.coinbase(height: 1000, tag: 0, to: 1)])
+            let next = Miner.block(after: root.hash, time: 1_600_000_600, version: version, [Miner.coinbase(height: 1001, tag: 0, to: 1)])
+            let folder = Fixtures.temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            Miner.write([next, root], to: folder, file: 0)
+            let report = try index([folder], into: DatabaseQueue(), warnings: { warnings.append($0) })
+            #expect(report.tipHeight == height + 1)
+        }
+        #expect(warnings.count == 1 && warnings[0].contains("height is unknown"))
+    }
+}
+
+@Suite struct QueryTests {
+    static let db: DatabaseQueue = {
+        let db = try! DatabaseQueue()
+        try! index([Fixtures.url("blocks/mainnet-000000-000589.blk")], into: db)
+        return db
+    }()
+
+    @Test func addressesAreValidated() throws {
+        let q = try IndexQueries(Self.db)
+        #expect(throws: QueryError.self) { try q.address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb") }  // checksum
+        #expect(throws: QueryError.self) { try q.address("not an address") }
+        let testnet = Script([0x76, 0xa9, 20] + [UInt8](repeating: 1, count: 20) + [0x88, 0xac]).pattern.address(on: .testnet3)!.text
+        do {
+            _ = try q.address(testnet)
+            Issue.record("a testnet address was accepted")
+        } catch let error as QueryError {
+            #expect(error.description == "\(testnet) is a testnet3 address, but this index is of mainnet")
+        }
+        #expect(try q.address("1BitcoinEaterAddressDontSendf59kuE").txCount == 0)  // valid, never seen
+    }
+
+    @Test func historyPagesAreStableAndComplete() throws {
+        let q = try IndexQueries(Self.db)
+        let address = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+        let all = try q.history(address, limit: 1000).items
+        #expect(all.count == 6)
+        var paged = [HistoryPage.Item]()
+        var cursor: String?
+        repeat {
+            let page = try q.history(address, limit: 1, after: cursor)
+            paged += page.items
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(paged.map(\.txid) == all.map(\.txid))
+        #expect(all.map(\.height) == [248, 183, 182, 181, 170, 9])
+        #expect(all.reduce(0) { $0 + $1.delta } == (try q.address(address)).balance)
+    }
+
+    @Test func balanceAtHeight() throws {
+        let q = try IndexQueries(Self.db)
+        let address = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+        #expect(try q.balance(address, atHeight: 8).balance == 0)
+        #expect(try q.balance(address, atHeight: 9).balance == 50 * Limits.coin)
+        #expect(try q.balance(address, atHeight: 169).balance == 50 * Limits.coin)  // block 9's coinbase only
+        #expect(try q.balance(address, atHeight: 170).balance == 40 * Limits.coin)  // 10 to Hal, 40 back
+        #expect(try q.balance(address).balance == (try q.address(address)).balance)
+        #expect(try q.utxos(address).reduce(0) { $0 + $1.value } == (try q.address(address)).balance)
+    }
+
+    @Test func betweenBothWays() throws {
+        let q = try IndexQueries(Self.db)
+        let (satoshi, hal) = ("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3")
+        #expect(try q.between(satoshi, hal).items.map(\.amount) == [10 * Limits.coin])
+        #expect(try q.between(hal, satoshi).items.isEmpty)
+        #expect(try q.between(hal, satoshi, bothWays: true).items.map(\.txid) == ["f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"])
+        // change back to the sender counts as from A to A
+        #expect(try q.between(satoshi, satoshi).items.last?.amount == 40 * Limits.coin)  // block 170's change
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import TestFixtures
+import BitcoinWire
+import BitcoinScript
+import BlockFile
+@testable import ChainIndex
+
+/// Indexes a folder (or files) into `db`.
+@discardableResult
+func index(_ paths: [URL], into db: any DatabaseWriter, batch: Int = 100, abortAfter: Int? = nil,
+           warnings: ((String) -> Void)? = nil) throws -> IndexReport {
+    let indexer = try ChainIndexer(database: db)
+    indexer.batchSize = batch
+    indexer.abortAfterBatches = abortAfter
+    if let warnings { indexer.warn = warnings }
+    return try indexer.index(BlocksFolder(paths: paths.map(\.path)))
+}
+
+/// A temporary on-disk index (a GRDB DatabasePool, as the command uses).
+func temporaryPool() throws -> (DatabasePool, URL) {
+    let folder = Fixtures.temporaryFolder()
+    return (try ChainIndexer.open(path: folder.appendingPathComponent("index.sqlite").path), folder)
+}
+
+/// Every row of every table, in key order: two indexes of the same input must match exactly.
+func dump(_ db: any DatabaseReader) throws -> [String] {
+    try db.read { db in
+        var lines = [String]()
+        for (table, order) in [("meta", "1"), ("files", "1"), ("blocks", "1"), ("transactions", "1"), ("outputs", "1, 2"), ("inputs", "1, 2"),
+                               ("addresses", "1"), ("address_transactions", "1, 2, 3"), ("transfers", "1, 2, 3, 4")] {
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") { lines.append("\(table) \(row)") }
+        }
+        return lines
+    }
+}
+
+/// A small regtest miner: blocks at nBits 0x207fffff take a couple of hashes.
+enum Miner {
+    static let bits: UInt32 = 0x207f_ffff
+
+    /// A P2PKH script paying to a made-up key hash.
+    static func payTo(_ n: UInt8) -> [UInt8] { [0x76, 0xa9, 20] + [UInt8](repeating: n, count: 20) + [0x88, 0xac] }
+
+    /// The regtest address of `payTo(n)`.
+    static func address(_ n: UInt8) -> String { Script(payTo(n)).pattern.address(on: .regtest)!.text }
+
+    static func coinbase(height: Int, tag: UInt8, to n: UInt8, value: Int64 = 50 * Limits.coin) -> Transaction {
+        let heightPush: [UInt8] = [3, UInt8(height & 0xff), UInt8((height >> 8) & 0xff), UInt8(height >> 16)]
+        return Transaction(version: 1, inputs: [.init(previousOutput: .null, scriptSig: (heightPush + [1, tag])[...], sequence: .max)],
+                           outputs: [.init(value: value, scriptPubKey: payTo(n)[...])], lockTime: 0)
+    }
+
+    static func spend(_ tx: Transaction, vout: UInt32 = 0, to outputs: [(UInt8, Int64)]) -> Transaction {
+        Transaction(version: 1, inputs: [.init(previousOutput: OutPoint(txid: tx.txid, index: vout), scriptSig: [0x51][...], sequence: .max)],
+                    outputs: outputs.map { .init(value: $0.1, scriptPubKey: payTo($0.0)[...]) }, lockTime: 0)
+    }
+
+    static func block(after previous: BlockHash, time: UInt32, version: Int32 = 2, _ transactions: [Transaction]) -> Block {
+        let root = Merkle.root(transactions.map(\.txid))!.root
+        var nonce: UInt32 = 0
+        while true {
+            let header = BlockHeader(version: version, previousBlockHash: previous, merkleRoot: root, time: time, bits: bits, nonce: nonce)
+            if header.hasValidProofOfWork(hash: header.hash, limit: Network.regtest.powLimit) {
+                return Block(header: header, transactions: transactions)
+            }
+            nonce += 1
+        }
+    }
+
+    /// Magic, size and block, as in a regtest blk file.
+    static func framed(_ block: Block) -> [UInt8] {
+        let bytes = block.encoded()
+        return [0xfa, 0xbf, 0xb5, 0xda] + withUnsafeBytes(of: UInt32(bytes.count).littleEndian, Array.init) + bytes
+    }
+
+    static func write(_ blocks: [Block], to folder: URL, file: Int) {
+        let name = "blk" + String(repeating: "0", count: 5 - String(file).count) + String(file) + ".dat"
+        FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data(blocks.flatMap(framed)))
+    }
+}
+
+/// JSON with sorted keys, for comparing answers.
+func json(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
