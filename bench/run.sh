@@ -1,6 +1,11 @@
 #!/bin/bash
-# The parse benchmark (see README, "Speed"): builds the release binary, then runs bench.py.
+# The benchmarks (see README, "Speed"): builds the release binary, then runs bench.py
+# (parse, show, verify) or, with --index, bench/index_bench.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product blocksmith 1>&2
+if [ "${1:-}" = "--index" ]; then
+    shift
+    exec python3 bench/index_bench.py "$@"
+fi
 exec python3 bench/bench.py "$@"

@@ -69,13 +69,17 @@ public final class ChainIndexer {
 
     func scan(_ folder: BlocksFolder) throws -> Int {
         state.filesTotal = folder.files.count
+        state.bytesTotal = folder.files.reduce(0) { total, path in
+            var info = stat()
+            return total + (stat(path, &info) == 0 ? Int(info.st_size) : 0)
+        }
+        var scannedBefore = 0
         var read = 0
         for (f, path) in folder.files.enumerated() {
             let name = String(path.split(separator: "/").last ?? Substring(path))
             let start = try database.read { db in try Int.fetchOne(db, sql: "SELECT data_end FROM files WHERE name = ?", arguments: [name]) } ?? 0
             let file = try MappedFile(path: path)
             state.files = f + 1
-            state.bytesTotal += file.bytes.count
             var reader = BlockFileReader(file: file, key: folder.xorKey, start: start)
             var pending = [(BlockFrame, [UInt8])]()
             func flush() throws {
@@ -87,6 +91,7 @@ public final class ChainIndexer {
                 }
                 read += pending.count
                 state.blocks = read
+                state.bytes = scannedBefore + reader.position
                 pending.removeAll()
                 progress(state)
             }
@@ -99,9 +104,10 @@ public final class ChainIndexer {
                     pending.append((frame, bytes))
                     if pending.count >= 2000 { try flush() }
                 }
-                state.bytes = state.bytesTotal - file.bytes.count + reader.position
+                state.bytes = scannedBefore + reader.position
             }
             try flush()
+            scannedBefore += file.bytes.count
         }
         return read
     }

@@ -313,3 +313,62 @@ extension IndexQueries {
             between: try measure(pairs.count) { _ = try between(pairs[$0].0, pairs[$0].1, limit: 50) })
     }
 }
+
+// Fields scripts rely on are always present: an unknown value is `null`, not a missing key
+// (JSONEncoder would leave nil optionals out).
+extension BlockInfo {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(hash, forKey: .hash); try c.encode(height, forKey: .height); try c.encode(inBestChain, forKey: .inBestChain)
+        try c.encode(previousHash, forKey: .previousHash); try c.encode(time, forKey: .time); try c.encode(bits, forKey: .bits)
+        try c.encode(chainWork, forKey: .chainWork); try c.encode(size, forKey: .size); try c.encode(weight, forKey: .weight)
+        try c.encode(txCount, forKey: .txCount); try c.encode(file, forKey: .file); try c.encode(offset, forKey: .offset)
+    }
+}
+
+extension TransactionInfo.Input {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(txid, forKey: .txid); try c.encode(vout, forKey: .vout); try c.encode(address, forKey: .address); try c.encode(value, forKey: .value)
+    }
+}
+
+extension TransactionInfo.Output {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(n, forKey: .n); try c.encode(address, forKey: .address); try c.encode(value, forKey: .value)
+        try c.encode(type, forKey: .type); try c.encode(spentBy, forKey: .spentBy)
+    }
+}
+
+extension TransactionInfo {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(txid, forKey: .txid); try c.encode(blockHash, forKey: .blockHash); try c.encode(height, forKey: .height)
+        try c.encode(position, forKey: .position); try c.encode(fee, forKey: .fee); try c.encode(isCoinbase, forKey: .isCoinbase)
+        try c.encode(size, forKey: .size); try c.encode(weight, forKey: .weight); try c.encode(inputs, forKey: .inputs); try c.encode(outputs, forKey: .outputs)
+    }
+}
+
+extension AddressSummary {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(address, forKey: .address); try c.encode(balance, forKey: .balance); try c.encode(received, forKey: .received)
+        try c.encode(sent, forKey: .sent); try c.encode(txCount, forKey: .txCount)
+        try c.encode(firstSeenHeight, forKey: .firstSeenHeight); try c.encode(lastSeenHeight, forKey: .lastSeenHeight)
+    }
+}
+
+extension HistoryPage {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(items, forKey: .items); try c.encode(nextCursor, forKey: .nextCursor)
+    }
+}
+
+extension BetweenPage {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(items, forKey: .items); try c.encode(nextCursor, forKey: .nextCursor)
+    }
+}
