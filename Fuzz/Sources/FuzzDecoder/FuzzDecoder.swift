@@ -37,6 +37,18 @@ public func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         precondition(tx.encoded() == bytes, "transaction round trip")
         precondition(SHA256d.hash(tx.encoded(witness: false)) == tx.txid, "txid")
     }
+    // As a (possibly obfuscated) file of a blocks folder: the reader ends, and every block
+    // it returns lies inside the file.
+    let file = MappedFile(copying: bytes, path: "fuzz")
+    for key in [nil, [UInt8]([1, 2, 3, 4, 5, 6, 7, 8])] {
+        var reader = BlockFileReader(file: file, key: key)
+        var events = 0
+        while let event = reader.next() {
+            events += 1
+            precondition(events <= count + 1, "reader does not advance")
+            if case .block(let frame, let block) = event { precondition(frame.payload.upperBound <= count && block.count == frame.payload.count) }
+        }
+    }
     // As a blk file, and as a block behind a valid preamble.
     let report = try! AssignmentValidator.run(MappedFile(copying: bytes, path: "fuzz"), workers: 1)
     precondition(report.verdict.hasPrefix("no errors") == (report.error == nil))
