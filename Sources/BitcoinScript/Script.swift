@@ -1,4 +1,4 @@
-public import BitcoinWire
+import BitcoinWire
 
 /// A script: just bytes. Bad scripts exist on chain, so nothing here ever fails to read one;
 /// a push that runs past the end is reported as an instruction of its own.
