@@ -1,4 +1,4 @@
-public import BitcoinWire
+import BitcoinWire
 import BitcoinScript
 
 /// `show --format json`: one JSON object per block, one per line (JSON Lines), with the same

@@ -1,4 +1,4 @@
-public import BitcoinWire
+import BitcoinWire
 import BitcoinScript
 
 /// `show`'s readable dump, in the manner of the classic "block dissected" tutorials: every
