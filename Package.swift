@@ -60,6 +60,9 @@ let package = Package(
             dependencies: ["ChainIndex", "BitcoinWire", "BitcoinScript", "BlockFile", "TestFixtures",
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "blocksmithTests", dependencies: ["blocksmith", "TestFixtures"], swiftSettings: strict),
+        .testTarget(
+            name: "blocksmithTests",
+            dependencies: ["blocksmith", "ChainIndex", "TestFixtures", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
     ]
 )

@@ -1,0 +1,43 @@
+import Foundation
+import GRDB
+import Testing
+import TestFixtures
+import ChainIndex
+
+/// `kill -9` at any moment, then a re-run: the database is the one an uninterrupted run makes.
+@Suite struct KillTests {
+    static func rows(_ path: String) throws -> [String] {
+        let db = try DatabaseQueue(path: path)
+        return try db.read { db in
+            var lines = [String]()
+            for (table, order) in [("meta", "1"), ("files", "1"), ("blocks", "1"), ("transactions", "1"), ("outputs", "1, 2"), ("inputs", "1, 2"),
+                                   ("addresses", "1"), ("address_transactions", "1, 2, 3"), ("transfers", "1, 2, 3, 4")] {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") { lines.append("\(table) \(row)") }
+            }
+            return lines
+        }
+    }
+
+    @Test func killedAtAnyMomentResumesToTheSameDatabase() throws {
+        let folder = Fixtures.blocksFolder(Fixtures.framedBlocks("spend-chain/spend-2000.blk"), files: 2, shuffle: 20,
+                                           xor: [1, 2, 3, 4, 5, 6, 7, 8], padding: 64)
+        let work = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder); try? FileManager.default.removeItem(at: work) }
+        let whole = work.appendingPathComponent("whole.sqlite").path
+        #expect(try CommandLineTests.run(CommandLineTests.binary, ["index", folder.path, "--db", whole, "--batch", "50"]).status == 0)
+        let expected = try Self.rows(whole)
+        for delay in [0.05, 0.2, 0.4, 0.8] {
+            let db = work.appendingPathComponent("killed-\(delay).sqlite").path
+            let process = Process()
+            process.executableURL = CommandLineTests.binary
+            process.arguments = ["index", folder.path, "--db", db, "--batch", "50"]
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(try CommandLineTests.run(CommandLineTests.binary, ["index", folder.path, "--db", db, "--batch", "50"]).status == 0)
+            #expect(try Self.rows(db) == expected, "killed after \(delay) s")
+        }
+    }
+}
