@@ -82,7 +82,7 @@ import BlockFile
     @Test func wrongSizedXorKeyIsAnError() throws {
         let folder = Fixtures.blocksFolder(Fixtures.framedBlocks("blocks/mainnet-000000-000009.blk"), files: 1)
         defer { try? FileManager.default.removeItem(at: folder) }
-        FileManager.default.createFile(atPath: folder.appendingPathComponent("xor.dat").path, contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("xor.dat").path, contents: Data([1, 2, 3]))
         #expect(throws: FileError.self) { try BlocksFolder(paths: [folder.path]) }
     }
 

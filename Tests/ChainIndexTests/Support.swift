@@ -76,7 +76,7 @@ enum Miner {
 
     static func write(_ blocks: [Block], to folder: URL, file: Int) {
         let name = "blk" + String(repeating: "0", count: 5 - String(file).count) + String(file) + ".dat"
-        FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data(blocks.flatMap(framed)))
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data(blocks.flatMap(framed)))
     }
 }
 

@@ -83,9 +83,9 @@ extension Fixtures {
             }
             if f == files - 1 { bytes += [UInt8](repeating: 0, count: padding) }
             let name = "blk" + String(repeating: "0", count: 5 - String(f).count) + String(f) + ".dat"
-            FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: folder.appendingPathComponent(name).path, contents: Data(bytes))
         }
-        if let xor { FileManager.default.createFile(atPath: folder.appendingPathComponent("xor.dat").path, contents: Data(xor)) }
+        if let xor { _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("xor.dat").path, contents: Data(xor)) }
         return folder
     }
 
