@@ -36,6 +36,22 @@ extension Block {
         return nil
     }
 
+    /// The coinbase's witness reserved value (BIP141): its input's single 32-byte witness
+    /// item; nil when the witness is not exactly that.
+    public var witnessReservedValue: [UInt8]? {
+        guard let stack = transactions.first?.inputs.first?.witness, stack.count == 1, stack[0].count == 32 else { return nil }
+        return Array(stack[0])
+    }
+
+    /// Whether the witness commitment holds: SHA-256d(witness root || reserved value) is the
+    /// committed hash. Nil for a block without a commitment; false when the reserved value is
+    /// malformed or the hash differs.
+    public var witnessCommitmentIsValid: Bool? {
+        guard let commitment = witnessCommitment else { return nil }
+        guard let reserved = witnessReservedValue, let root = witnessMerkleRoot else { return false }
+        return SHA256d.hash(root.wireBytes + reserved) == commitment
+    }
+
     /// The witness merkle root: the merkle root of the wtxids, with the coinbase's as zero.
     public var witnessMerkleRoot: Hash256? {
         guard !transactions.isEmpty else { return nil }

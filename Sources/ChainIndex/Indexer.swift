@@ -81,11 +81,11 @@ public final class ChainIndexer {
             let file = try MappedFile(path: path)
             state.files = f + 1
             var reader = BlockFileReader(file: file, key: folder.xorKey, start: start)
-            var pending = [(BlockFrame, [UInt8])]()
+            var pending = [(BlockFrame, Block, size: Int)]()
             func flush() throws {
                 let end = reader.dataEnd ?? reader.position
                 try database.write { db in
-                    for (frame, bytes) in pending { try insertHeader(db, frame: frame, bytes: bytes, file: name) }
+                    for (frame, block, size) in pending { try insertHeader(db, frame: frame, block: block, size: size, file: name) }
                     try db.execute(sql: "INSERT INTO files (name, data_end) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data_end = excluded.data_end",
                                    arguments: [name, end])
                 }
@@ -100,8 +100,8 @@ public final class ChainIndexer {
                 case .skipped(let offset, let count):
                     warn("\(name): skipped \(count) byte\(count == 1 ? "" : "s") that are not a block at offset \(offset)")
                 case .block(let frame, let bytes):
-                    if try !check(frame, bytes, file: name) { continue }
-                    pending.append((frame, bytes))
+                    guard let block = check(frame, bytes, file: name) else { continue }
+                    pending.append((frame, block, bytes.count))
                     if pending.count >= 2000 { try flush() }
                 }
                 state.bytes = scannedBefore + reader.position
@@ -115,23 +115,22 @@ public final class ChainIndexer {
     /// A block must decode and meet the target its own nBits sets to be indexed. (Test chains
     /// mined at regtest difficulty under another network's magic are common, so the network's
     /// easiest-target limit is `verify`'s business, not the index's.)
-    func check(_ frame: BlockFrame, _ bytes: [UInt8], file: String) throws -> Bool {
+    /// - Returns: the decoded block, or nil (with a warning) when it is left out.
+    func check(_ frame: BlockFrame, _ bytes: [UInt8], file: String) -> Block? {
         do {
             let header = try BlockHeader(decoding: bytes)
             guard header.hasValidProofOfWork(hash: header.hash, limit: .max) else {
                 warn("\(file): block at offset \(frame.offset) (\(header.hash)) fails its proof of work; left out")
-                return false
+                return nil
             }
-            _ = try Block.decodeLocated(bytes, baseOffset: frame.payload.lowerBound)
-            return true
+            return try Block(decoding: bytes, baseOffset: frame.payload.lowerBound)
         } catch {
             warn("\(file): block at offset \(frame.offset) does not decode (\(error)); left out")
-            return false
+            return nil
         }
     }
 
-    func insertHeader(_ db: Database, frame: BlockFrame, bytes: [UInt8], file: String) throws {
-        let block = try Block(decoding: bytes)
+    func insertHeader(_ db: Database, frame: BlockFrame, block: Block, size: Int, file: String) throws {
         let h = block.header
         if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'network'") == nil {
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('network', ?)", arguments: [frame.network.rawValue])
@@ -140,7 +139,7 @@ public final class ChainIndexer {
             INSERT OR IGNORE INTO blocks (hash, previous_hash, version, merkle_root, time, bits, nonce, size, weight, tx_count, file, offset)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [data(block.hash), data(h.previousBlockHash), Int(h.version), data(h.merkleRoot), Int(h.time), Int(h.bits),
-                             Int(h.nonce), bytes.count, block.strippedSize * 3 + bytes.count, block.transactions.count, file, frame.offset])
+                             Int(h.nonce), size, block.strippedSize * 3 + size, block.transactions.count, file, frame.offset])
     }
 
     // MARK: linking and choosing the best chain

@@ -34,9 +34,8 @@ public enum ShowJSON {
         o.number("nonce", Int(h.nonce))
         o.bool("proof_of_work_valid", h.hasValidProofOfWork(hash: d.hash, limit: d.network.powLimit))
         if let commitment = d.block.witnessCommitment {
-            let reserved = d.block.transactions[0].inputs.first?.witness.first.map(Array.init) ?? []
             o.string("witness_commitment", commitment.displayHex)
-            o.bool("witness_commitment_valid", d.block.witnessMerkleRoot.map { SHA256d.hash($0.wireBytes + reserved) == commitment } ?? false)
+            o.bool("witness_commitment_valid", d.block.witnessCommitmentIsValid == true)
         }
         o.string("coinbase_text", d.block.coinbaseText)
         o.number("tx_count", d.block.transactions.count)

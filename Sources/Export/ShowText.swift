@@ -38,8 +38,7 @@ public struct ShowText: Sendable {
         line("proof of work", pow ? "valid (hash at or below the target)" : paint("invalid", "31"))
         line("work", "0x\(target.work.hex.drop { $0 == "0" }) hashes expected")
         if let commitment = d.block.witnessCommitment {
-            let reserved = d.block.transactions[0].inputs.first?.witness.first.map(Array.init) ?? []
-            let ok = d.block.witnessMerkleRoot.map { SHA256d.hash($0.wireBytes + reserved) == commitment } ?? false
+            let ok = d.block.witnessCommitmentIsValid == true
             line("witness commit", hash(commitment.displayHex) + (ok ? " (matches)" : paint(" (does not match)", "31")))
         }
         let text = d.block.coinbaseText

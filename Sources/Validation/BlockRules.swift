@@ -83,11 +83,10 @@ public enum BlockRules {
         // Witness commitment (BIP141), once segwit is active at the block's (BIP34) height;
         // before that, or without one, no transaction may carry witness data.
         let segwitActive = block.bip34Height.map { $0 >= network.segwitHeight } ?? false
-        if segwitActive, let commitment = block.witnessCommitment, let coinbase = block.transactions.first {
-            let reserved = coinbase.inputs.first?.witness ?? []
-            if reserved.count != 1 || reserved[0].count != 32 {
+        if segwitActive, let commitment = block.witnessCommitment {
+            if block.witnessReservedValue == nil {
                 fail("bad-witness-nonce-size", "the coinbase witness must be one 32-byte item when the block commits to witnesses", at: txOffset(0))
-            } else if let root = block.witnessMerkleRoot, SHA256d.hash(root.wireBytes + reserved[0]) != commitment {
+            } else if block.witnessCommitmentIsValid == false {
                 fail("bad-witness-merkle-match", "the witness commitment \(commitment) does not match the witnesses", at: txOffset(0))
             }
         } else if let i = block.transactions.firstIndex(where: \.hasWitness) {
