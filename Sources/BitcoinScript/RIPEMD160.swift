@@ -6,23 +6,20 @@ public enum RIPEMD160 {
     public static func hash(_ message: UnsafeRawBufferPointer) -> [UInt8] {
         var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
         var block = [UInt32](repeating: 0, count: 16)
-        let full = message.count / 64
-        for b in 0..<full {
-            for i in 0..<16 { block[i] = UInt32(littleEndian: message.loadUnaligned(fromByteOffset: b * 64 + 4 * i, as: UInt32.self)) }
-            compress(&h, block)
+        func compressBlocks(_ bytes: UnsafeRawBufferPointer) {
+            for b in 0..<(bytes.count / 64) {
+                for i in 0..<16 { block[i] = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: b * 64 + 4 * i, as: UInt32.self)) }
+                compress(&h, block)
+            }
         }
+        let full = message.count / 64
+        compressBlocks(UnsafeRawBufferPointer(rebasing: message[0..<(full * 64)]))
         // Padding: 0x80, zeros, then the length in bits as a little-endian UInt64.
         var tail = Array(message[(full * 64)...])
         tail.append(0x80)
         while tail.count % 64 != 56 { tail.append(0) }
         withUnsafeBytes(of: (UInt64(message.count) &* 8).littleEndian) { tail.append(contentsOf: $0) }
-        for b in 0..<(tail.count / 64) {
-            for i in 0..<16 {
-                let o = b * 64 + 4 * i
-                block[i] = UInt32(tail[o]) | UInt32(tail[o + 1]) << 8 | UInt32(tail[o + 2]) << 16 | UInt32(tail[o + 3]) << 24
-            }
-            compress(&h, block)
-        }
+        tail.withUnsafeBytes { compressBlocks($0) }
         var out = [UInt8]()
         out.reserveCapacity(20)
         for word in [h.0, h.1, h.2, h.3, h.4] { withUnsafeBytes(of: word.littleEndian) { out.append(contentsOf: $0) } }

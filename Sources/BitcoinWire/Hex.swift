@@ -52,6 +52,12 @@ public enum Hex {
         UInt16(digits[byte >> 4]) | UInt16(digits[byte & 15]) << 8
     }
 
+    /// A 32-bit value as 8 lowercase hex digits, most significant first ("1d00ffff").
+    public static func encode(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
     /// Decodes hex text (either case, even length); nil if anything else is in it.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let utf8 = Array(text.utf8)

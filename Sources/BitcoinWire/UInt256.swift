@@ -105,11 +105,6 @@ public struct UInt256: Sendable, Hashable, Comparable, CustomStringConvertible {
         return quotient
     }
 
-    /// An approximation as a Double.
-    public var double: Double {
-        [l3, l2, l1, l0].reduce(0.0) { $0 * 18_446_744_073_709_551_616.0 + Double($1) }
-    }
-
     /// 64 lowercase hex digits, most significant first (as Core prints targets and chain work).
     public var hex: String {
         [l3, l2, l1, l0].map { word in

@@ -58,8 +58,6 @@ public struct BlockInput: Sendable {
             }
         }
 
-        /// Zero bytes that ended a blk file.
-        public var trailingZeroBytes: Int { scanner.trailingZeroBytes }
     }
 }
 

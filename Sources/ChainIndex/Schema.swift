@@ -1,4 +1,4 @@
-import GRDB
+package import GRDB
 
 /// The index's tables, created and upgraded by GRDB migrations.
 ///
@@ -12,7 +12,7 @@ import GRDB
 ///   (input address, output address) pair with what the output address received, so
 ///   "from A to B" is one index range.
 /// - `meta`: the network and the root block.
-enum Schema {
+package enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -101,5 +101,20 @@ enum Schema {
                 """)
         }
         return migrator
+    }
+}
+
+extension Schema {
+    /// Every row of every table, in key order, one line each: two indexes of the same input
+    /// must give the same lines (the crash-safety tests compare them).
+    package static func rows(_ db: any DatabaseReader) throws -> [String] {
+        try db.read { db in
+            var lines = [String]()
+            for (table, order) in [("meta", "1"), ("files", "1"), ("blocks", "1"), ("transactions", "1"), ("outputs", "1, 2"),
+                                   ("inputs", "1, 2"), ("addresses", "1"), ("address_transactions", "1, 2, 3"), ("transfers", "1, 2, 3, 4")] {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") { lines.append("\(table) \(row)") }
+            }
+            return lines
+        }
     }
 }

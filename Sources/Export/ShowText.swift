@@ -25,15 +25,15 @@ public struct ShowText: Sendable {
         line("file offset", "\(d.frame.offset)")
         line("height", d.height.map { "\($0)" + (d.block.bip34Height != nil ? " (from the coinbase, BIP34)" : "") } ?? "unknown")
         line("size", "\(d.frame.payload.count) bytes; stripped \(d.block.strippedSize), weight \(d.block.weight), vsize \(d.block.virtualSize)")
-        line("version", "\(h.version) (0x\(hex8(UInt32(bitPattern: h.version))))")
+        line("version", "\(h.version) (0x\(Hex.encode(UInt32(bitPattern: h.version))))")
         line("previous block", hash(h.previousBlockHash.displayHex))
         let root = Merkle.root(d.block.transactions.map(\.txid))?.root
         line("merkle root", hash(h.merkleRoot.displayHex) + (root == h.merkleRoot ? " (matches)" : paint(" (does not match: \(root?.displayHex ?? "no transactions"))", "31")))
         line("time", "\(h.time) (\(UTCTime.string(h.time)) UTC)")
         let target = h.target
-        line("bits", "\(hex8(h.bits))  target \(target.isValid ? target.target.hex : "invalid")")
+        line("bits", "\(Hex.encode(h.bits))  target \(target.isValid ? target.target.hex : "invalid")")
         line("difficulty", "\(target.difficulty)")
-        line("nonce", "\(h.nonce) (0x\(hex8(h.nonce)))")
+        line("nonce", "\(h.nonce) (0x\(Hex.encode(h.nonce)))")
         let pow = h.hasValidProofOfWork(hash: d.hash, limit: d.network.powLimit)
         line("proof of work", pow ? "valid (hash at or below the target)" : paint("invalid", "31"))
         line("work", "0x\(target.work.hex.drop { $0 == "0" }) hashes expected")
@@ -70,7 +70,7 @@ public struct ShowText: Sendable {
             if let value = d.inputValues[index][n] { line("  value", amount(value)) }
             line("  script", Hex.encode(input.scriptSig))
             if !tx.isCoinbase { line("  asm", Script(input.scriptSig).asm(decodingSighash: true)) }
-            line("  sequence", "0x\(hex8(input.sequence))")
+            line("  sequence", "0x\(Hex.encode(input.sequence))")
             for (w, item) in input.witness.enumerated() { line("  witness \(w)", Hex.encode(item)) }
         }
         for (n, output) in tx.outputs.enumerated() {
@@ -84,11 +84,6 @@ public struct ShowText: Sendable {
         }
         return out
     }
-}
-
-func hex8(_ v: UInt32) -> String {
-    let digits = String(v, radix: 16)
-    return String(repeating: "0", count: 8 - digits.count) + digits
 }
 
 func magicHex(_ magic: UInt32) -> String { withUnsafeBytes(of: magic.littleEndian) { Hex.encode($0) } }

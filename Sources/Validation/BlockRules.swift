@@ -38,7 +38,7 @@ public enum BlockRules {
         // Proof of work (CheckBlockHeader).
         let target = header.target
         if !target.isValid || target.target > network.powLimit {
-            fail("bad-diffbits", "nBits \(hex8(header.bits)) is not a valid target for \(network)", at: 72)
+            fail("bad-diffbits", "nBits \(Hex.encode(header.bits)) is not a valid target for \(network)", at: 72)
         } else if UInt256(hash) > target.target {
             fail("high-hash", "block hash \(hash) is above the target \(target.target.hex)", at: 76)
         }
@@ -162,10 +162,5 @@ public enum BlockRules {
             }
         }
         return count
-    }
-
-    static func hex8(_ v: UInt32) -> String {
-        let digits = String(v, radix: 16)
-        return String(repeating: "0", count: 8 - digits.count) + digits
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChainIndex
+import Export
 import Foundation
 
 /// Options every query shares.
@@ -32,12 +33,7 @@ func answer(_ body: () throws -> Void) throws {
     do { try body() } catch let error as QueryError { throw ToolError(error.description) }
 }
 
-func btcText(_ sats: Int64) -> String {
-    let sign = sats < 0 ? "-" : ""
-    let m = sats.magnitude
-    let fraction = String(m % 100_000_000)
-    return sign + String(m / 100_000_000) + "." + String(repeating: "0", count: 8 - fraction.count) + fraction + " BTC"
-}
+func btcText(_ sats: Int64) -> String { btc(sats) + " BTC" }
 
 /// Left-aligned columns.
 func table(_ header: [String], _ rows: [[String]]) -> String {

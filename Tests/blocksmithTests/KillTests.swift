@@ -6,17 +6,7 @@ import ChainIndex
 
 /// `kill -9` at any moment, then a re-run: the database is the one an uninterrupted run makes.
 @Suite struct KillTests {
-    static func rows(_ path: String) throws -> [String] {
-        let db = try DatabaseQueue(path: path)
-        return try db.read { db in
-            var lines = [String]()
-            for (table, order) in [("meta", "1"), ("files", "1"), ("blocks", "1"), ("transactions", "1"), ("outputs", "1, 2"), ("inputs", "1, 2"),
-                                   ("addresses", "1"), ("address_transactions", "1, 2, 3"), ("transfers", "1, 2, 3, 4")] {
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") { lines.append("\(table) \(row)") }
-            }
-            return lines
-        }
-    }
+    static func rows(_ path: String) throws -> [String] { try Schema.rows(DatabaseQueue(path: path)) }
 
     @Test func killedAtAnyMomentResumesToTheSameDatabase() throws {
         let folder = Fixtures.blocksFolder(Fixtures.framedBlocks("spend-chain/spend-2000.blk"), files: 2, shuffle: 20,
