@@ -32,8 +32,8 @@ let package = Package(
             name: "BitcoinScript",
             dependencies: ["BitcoinWire", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
-        .target(name: "BlockFile", dependencies: ["BitcoinWire"], swiftSettings: strict),
-        .target(name: "Validation", dependencies: ["BitcoinWire", "BlockFile"], swiftSettings: strict),
+        .target(name: "Validation", dependencies: ["BitcoinWire", "BitcoinScript"], swiftSettings: strict),
+        .target(name: "BlockFile", dependencies: ["BitcoinWire", "Validation"], swiftSettings: strict),
         .target(name: "Export", dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "Validation"], swiftSettings: strict),
         .target(
             name: "ChainIndex",
@@ -49,10 +49,10 @@ let package = Package(
         .target(name: "TestFixtures", path: "Tests/Fixtures", resources: [.copy("Data")]),
         .testTarget(name: "BitcoinWireTests", dependencies: ["BitcoinWire", "TestFixtures"], swiftSettings: strict),
         .testTarget(name: "BitcoinScriptTests", dependencies: ["BitcoinScript", "TestFixtures"], swiftSettings: strict),
-        .testTarget(name: "BlockFileTests", dependencies: ["BlockFile", "TestFixtures"], swiftSettings: strict),
+        .testTarget(name: "BlockFileTests", dependencies: ["BlockFile", "BitcoinWire", "TestFixtures"], swiftSettings: strict),
         .testTarget(
             name: "ValidationTests",
-            dependencies: ["Validation", "TestFixtures", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Validation", "BlockFile", "BitcoinScript", "TestFixtures", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         .testTarget(name: "ExportTests", dependencies: ["Export", "TestFixtures"], swiftSettings: strict),
         .testTarget(

@@ -10,21 +10,6 @@ public struct Address: Sendable, Hashable, CustomStringConvertible {
     public var description: String { text }
 }
 
-extension Network {
-    /// Base58Check version byte of P2PKH addresses.
-    public var pubkeyHashPrefix: UInt8 { self == .mainnet ? 0x00 : 0x6f }
-    /// Base58Check version byte of P2SH addresses.
-    public var scriptHashPrefix: UInt8 { self == .mainnet ? 0x05 : 0xc4 }
-    /// Bech32 human-readable part of segwit addresses.
-    public var bech32Prefix: String {
-        switch self {
-        case .mainnet: "bc"
-        case .testnet3, .testnet4, .signet: "tb"
-        case .regtest: "bcrt"
-        }
-    }
-}
-
 /// HASH160: RIPEMD-160 of SHA-256, the hash in P2PKH and P2SH.
 public func hash160(_ bytes: some Collection<UInt8>) -> [UInt8] {
     var sha = SHA256()
@@ -35,7 +20,7 @@ public func hash160(_ bytes: some Collection<UInt8>) -> [UInt8] {
 extension ScriptPattern {
     /// The address this pattern pays to on `network`, if it has one: Base58Check for P2PKH and
     /// P2SH, Bech32/Bech32m for witness programs, and the derived P2PKH address of a P2PK key.
-    public func address(on network: Network) -> Address? {
+    public func address(on network: ChainParameters) -> Address? {
         switch self {
         case .pubkeyHash(let hash):
             Address(text: Base58.encodeCheck([network.pubkeyHashPrefix] + hash), isDerived: false)
@@ -55,7 +40,7 @@ extension Address {
     /// Parses and checks an address for `network`: Base58Check (P2PKH, P2SH) with the
     /// network's version byte, or segwit with its prefix and a valid checksum.
     /// - Returns: the output script it pays to, or nil when it is not a valid address there.
-    public static func scriptPubKey(for text: String, on network: Network) -> [UInt8]? {
+    public static func scriptPubKey(for text: String, on network: ChainParameters) -> [UInt8]? {
         if let segwit = Bech32.decodeSegwit(text), segwit.hrp == network.bech32Prefix {
             let versionOp: UInt8 = segwit.version == 0 ? 0 : Opcode.op1 + UInt8(segwit.version - 1)
             return [versionOp, UInt8(segwit.program.count)] + segwit.program

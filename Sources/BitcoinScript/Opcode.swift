@@ -13,7 +13,9 @@ public enum Opcode {
     public static let opEqualVerify: UInt8 = 0x88
     public static let opHash160: UInt8 = 0xa9
     public static let opCheckSig: UInt8 = 0xac
+    public static let opCheckSigVerify: UInt8 = 0xad
     public static let opCheckMultiSig: UInt8 = 0xae
+    public static let opCheckMultiSigVerify: UInt8 = 0xaf
 
     /// The small integer an `OP_0`, `OP_1`…`OP_16` stands for.
     public static func smallInteger(_ opcode: UInt8) -> Int? {

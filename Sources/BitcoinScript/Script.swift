@@ -81,3 +81,20 @@ public struct Script: Sendable, Hashable {
     /// Core `IsUnspendable`: starts with OP_RETURN or is longer than 10,000 bytes.
     public var isUnspendable: Bool { bytes.first == Opcode.opReturn || bytes.count > 10_000 }
 }
+
+extension Script {
+    /// Core `GetSigOpCount(false)`, the legacy count: OP_CHECKSIG and OP_CHECKSIGVERIFY count
+    /// 1, OP_CHECKMULTISIG and OP_CHECKMULTISIGVERIFY 20; counting stops at a truncated push.
+    public var legacySigOpCount: Int {
+        var count = 0
+        for instruction in instructions {
+            switch instruction {
+            case .op(Opcode.opCheckSig), .op(Opcode.opCheckSigVerify): count += 1
+            case .op(Opcode.opCheckMultiSig), .op(Opcode.opCheckMultiSigVerify): count += 20
+            case .truncatedPush: return count
+            default: break
+            }
+        }
+        return count
+    }
+}

@@ -164,17 +164,6 @@ public struct CompactTarget: Sendable, Hashable {
     }
 }
 
-extension Network {
-    /// The easiest target a block may have (Core `consensus.powLimit`).
-    public var powLimit: UInt256 {
-        switch self {
-        case .mainnet, .testnet3, .testnet4: UInt256(hex: "00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff")!
-        case .signet: UInt256(hex: "00000377ae000000000000000000000000000000000000000000000000000000")!
-        case .regtest: UInt256(hex: "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")!
-        }
-    }
-}
-
 extension BlockHeader {
     /// The header's nBits, decoded.
     public var target: CompactTarget { CompactTarget(bits: bits) }

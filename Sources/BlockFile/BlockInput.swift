@@ -7,7 +7,7 @@ public struct BlockInput: Sendable {
         /// Bitcoin Core's blk format, any network's magic.
         case blk
         /// A single block with no preamble, of the given network.
-        case raw(Network)
+        case raw(ChainParameters)
     }
 
     public let file: MappedFile
@@ -15,9 +15,9 @@ public struct BlockInput: Sendable {
 
     /// Reads `file`, recognising its layout: blk when it starts with a known network's magic,
     /// otherwise one raw block of `network`.
-    public init(_ file: MappedFile, network: Network = .mainnet) {
+    public init(_ file: MappedFile, network: ChainParameters = .mainnet) {
         self.file = file
-        if file.bytes.count >= 4, Network(magic: file.bytes.loadUnaligned(as: UInt32.self).littleEndian) != nil {
+        if file.bytes.count >= 4, ChainParameters.known(magic: file.bytes.loadUnaligned(as: UInt32.self).littleEndian) != nil {
             layout = .blk
         } else {
             layout = .raw(network)
@@ -26,7 +26,7 @@ public struct BlockInput: Sendable {
 
     /// Reads hex text (whitespace ignored), as pasted from an explorer or `getblock … 0`.
     /// - Returns: nil when the text is not hex.
-    public static func fromHex(_ text: some Sequence<UInt8>, name: String, network: Network = .mainnet) -> BlockInput? {
+    public static func fromHex(_ text: some Sequence<UInt8>, name: String, network: ChainParameters = .mainnet) -> BlockInput? {
         let digits = text.filter { !($0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09) }
         guard let bytes = Hex.decode(String(decoding: digits, as: UTF8.self)) else { return nil }
         return BlockInput(MappedFile(copying: bytes, path: name), network: network)
@@ -43,7 +43,7 @@ public struct BlockInput: Sendable {
 
         init(input: BlockInput, maximumSize: Int?) {
             self.input = input
-            scanner = FrameScanner(input.file.bytes, magics: Network.allCases.map(\.magic), maximumSize: maximumSize)
+            scanner = FrameScanner(input.file.bytes, magics: ChainParameters.known.map(\.magic), maximumSize: maximumSize)
         }
 
         /// The next frame, nil at the end, or the damaged preamble that ended the scan.
@@ -59,11 +59,6 @@ public struct BlockInput: Sendable {
         }
 
     }
-}
-
-extension BlockFrame {
-    /// The network the frame's magic names (mainnet for an unknown one).
-    public var network: Network { Network(magic: magic) ?? .mainnet }
 }
 
 /// Groups frames into chunks of about `chunkBytes` input bytes, the unit of parallel work,

@@ -79,7 +79,7 @@ public struct BlockFileReader {
     /// Everything from here on is raw zero bytes.
     let paddingStart: Int
 
-    public init(file: MappedFile, key: [UInt8]?, start: Int = 0, magics: [UInt32] = Network.allCases.map(\.magic)) {
+    public init(file: MappedFile, key: [UInt8]?, start: Int = 0, magics: [UInt32] = ChainParameters.known.map(\.magic)) {
         self.file = file
         self.key = key
         self.magics = magics

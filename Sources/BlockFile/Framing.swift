@@ -1,14 +1,4 @@
-/// One block's place in a blk file: the 8-byte preamble (magic, size) and the block after it.
-public struct BlockFrame: Sendable, Hashable {
-    /// 0 for the first block in the file.
-    public let index: Int
-    /// Offset of the magic bytes in the file.
-    public let offset: Int
-    /// The network magic, as read little-endian.
-    public let magic: UInt32
-    /// The block's bytes in the file (after the preamble).
-    public let payload: Range<Int>
-}
+public import BitcoinWire
 
 /// Damage in a block's 8-byte preamble: what was wrong and where.
 public struct FramingError: Error, Sendable, Equatable, CustomStringConvertible {

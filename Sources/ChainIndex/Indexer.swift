@@ -3,6 +3,19 @@ public import GRDB
 public import BitcoinWire
 import BitcoinScript
 public import BlockFile
+import Validation
+
+/// A block the index refused: where it is, and the rule it broke (Core's reject reason).
+public struct InvalidBlock: Sendable, Equatable, CustomStringConvertible {
+    public let hash: BlockHash
+    public let file: String
+    /// Offset of the block's magic in `file`.
+    public let offset: Int
+    public let rule: String
+    public let detail: String
+
+    public var description: String { "\(file) at offset \(offset): block \(hash) is invalid: \(rule): \(detail)" }
+}
 
 /// How indexing went.
 public struct IndexReport: Sendable {
@@ -10,6 +23,8 @@ public struct IndexReport: Sendable {
     public var connected = 0
     public var disconnected = 0
     public var orphans = 0
+    /// Blocks found invalid in this run, in the order found.
+    public var invalid: [InvalidBlock] = []
     public var tipHash: BlockHash?
     public var tipHeight: Int64?
 }
@@ -24,21 +39,40 @@ public struct IndexProgress: Sendable {
 }
 
 /// Stops indexing after a number of committed batches (crash-safety tests).
-public struct IndexAbort: Error {}
+package struct IndexAbort: Error {}
 
 /// Builds and updates the index of a blocks folder: reads what is new, links blocks by
-/// previous hash into the chain with the most work, and connects (or, on a reorg,
-/// disconnects) blocks in batches, each one SQLite transaction.
+/// previous hash into a `BlockTree`, and connects the most-work chain of blocks not known to
+/// be invalid (or, on a reorg, disconnects down to the fork first) in batches, each one
+/// SQLite transaction.
+///
+/// Every block passes Core's context-free rules (`BlockRules`) when it is read, and the
+/// UTXO rules (`ConnectRules`) when it joins the best chain. A block that breaks one is
+/// recorded as invalid with Core's reject reason and kept out of the best chain with all its
+/// descendants; the best chain falls back to the best valid one.
 public final class ChainIndexer {
     public let database: any DatabaseWriter
-    /// Blocks connected per committed batch.
+    /// Blocks connected per committed batch, at most.
     public var batchSize = 500
+    /// Bytes of blocks read ahead (decoded) per committed batch, at most; a single larger
+    /// block is still read.
+    public var readAheadBytes = 32 << 20
     /// Abort (throwing `IndexAbort`) after this many committed batches; for tests.
-    public var abortAfterBatches: Int?
+    package var abortAfterBatches: Int?
     public var progress: (IndexProgress) -> Void = { _ in }
     public var warn: (String) -> Void = { _ in }
     var batches = 0
     var state = IndexProgress(phase: "reading")
+
+    /// Where the index lives when no path is given: `$BLOCKSMITH_DB` when set, else
+    /// `index.sqlite` in `$XDG_DATA_HOME/blocksmith` (by default `~/.local/share/blocksmith`).
+    public static func defaultPath(environment: [String: String]? = nil) -> String {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        if let path = environment["BLOCKSMITH_DB"], !path.isEmpty { return path }
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share"
+        return data + "/blocksmith/index.sqlite"
+    }
 
     /// Opens (creating and migrating) the index at `path`.
     public static func open(path: String) throws -> DatabasePool {
@@ -60,14 +94,19 @@ public final class ChainIndexer {
     /// Indexes what is new in `folder`.
     public func index(_ folder: BlocksFolder) throws -> IndexReport {
         var report = IndexReport()
-        report.blocksRead = try scan(folder)
+        report.blocksRead = try scan(folder, report: &report)
         try link(folder, report: &report)
         return report
     }
 
     // MARK: reading the files
 
-    func scan(_ folder: BlocksFolder) throws -> Int {
+    /// A block read from a file, as its `blocks` row.
+    struct HeaderRow {
+        let frame: BlockFrame, block: Block, size: Int, failure: RuleFailure?
+    }
+
+    func scan(_ folder: BlocksFolder, report: inout IndexReport) throws -> Int {
         state.filesTotal = folder.files.count
         state.bytesTotal = folder.files.reduce(0) { total, path in
             var info = stat()
@@ -81,11 +120,15 @@ public final class ChainIndexer {
             let file = try MappedFile(path: path)
             state.files = f + 1
             var reader = BlockFileReader(file: file, key: folder.xorKey, start: start)
-            var pending = [(BlockFrame, Block, size: Int)]()
+            // Only header rows wait here (the decoded block is dropped as soon as it is checked).
+            var pending = [(frame: BlockFrame, header: BlockHeader, size: Int, weight: Int, txCount: Int, failure: RuleFailure?)]()
             func flush() throws {
                 let end = reader.dataEnd ?? reader.position
                 try database.write { db in
-                    for (frame, block, size) in pending { try insertHeader(db, frame: frame, block: block, size: size, file: name) }
+                    for row in pending {
+                        try insertHeader(db, frame: row.frame, header: row.header, size: row.size, weight: row.weight,
+                                         txCount: row.txCount, failure: row.failure, file: name)
+                    }
                     try db.execute(sql: "INSERT INTO files (name, data_end) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data_end = excluded.data_end",
                                    arguments: [name, end])
                 }
@@ -100,8 +143,13 @@ public final class ChainIndexer {
                 case .skipped(let offset, let count):
                     warn("\(name): skipped \(count) byte\(count == 1 ? "" : "s") that are not a block at offset \(offset)")
                 case .block(let frame, let bytes):
-                    guard let block = check(frame, bytes, file: name) else { continue }
-                    pending.append((frame, block, bytes.count))
+                    guard let (block, failure) = check(frame, bytes, file: name) else { continue }
+                    if let failure {
+                        let invalid = InvalidBlock(hash: block.hash, file: name, offset: frame.offset, rule: failure.rule, detail: failure.detail)
+                        report.invalid.append(invalid)
+                        warn(invalid.description)
+                    }
+                    pending.append((frame, block.header, bytes.count, block.strippedSize * 3 + bytes.count, block.transactions.count, failure))
                     if pending.count >= 2000 { try flush() }
                 }
                 state.bytes = scannedBefore + reader.position
@@ -112,166 +160,217 @@ public final class ChainIndexer {
         return read
     }
 
-    /// A block must decode and meet the target its own nBits sets to be indexed. (Test chains
-    /// mined at regtest difficulty under another network's magic are common, so the network's
-    /// easiest-target limit is `verify`'s business, not the index's.)
-    /// - Returns: the decoded block, or nil (with a warning) when it is left out.
-    func check(_ frame: BlockFrame, _ bytes: [UInt8], file: String) -> Block? {
+    /// A block must decode and meet the target its own nBits sets to be indexed at all. (Test
+    /// chains mined at regtest difficulty under another network's magic are common, so the
+    /// network's easiest-target limit is `verify`'s business, not the index's.) It is then
+    /// checked against Core's context-free block rules.
+    /// - Returns: the decoded block and the first rule it breaks; nil (with a warning) when
+    ///   it is left out.
+    func check(_ frame: BlockFrame, _ bytes: [UInt8], file: String) -> (Block, RuleFailure?)? {
         do {
             let header = try BlockHeader(decoding: bytes)
             guard header.hasValidProofOfWork(hash: header.hash, limit: .max) else {
                 warn("\(file): block at offset \(frame.offset) (\(header.hash)) fails its proof of work; left out")
                 return nil
             }
-            return try Block(decoding: bytes, baseOffset: frame.payload.lowerBound)
+            let (block, offsets) = try Block.decodeLocated(bytes, baseOffset: frame.payload.lowerBound)
+            let failures = BlockRules.check(block, hash: block.hash, network: frame.network, powLimit: .max,
+                                            baseOffset: frame.payload.lowerBound, transactionOffsets: offsets)
+            return (block, failures.first)
         } catch {
             warn("\(file): block at offset \(frame.offset) does not decode (\(error)); left out")
             return nil
         }
     }
 
-    func insertHeader(_ db: Database, frame: BlockFrame, block: Block, size: Int, file: String) throws {
-        let h = block.header
+    /// Records a block read from a file. A block already known keeps its row, unless that
+    /// row's copy was mutated (its body is not the one its header commits to) and this copy
+    /// is not: then this copy replaces it.
+    func insertHeader(_ db: Database, frame: BlockFrame, header h: BlockHeader, size: Int, weight: Int, txCount: Int,
+                      failure: RuleFailure?, file: String) throws {
         if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'network'") == nil {
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('network', ?)", arguments: [frame.network.rawValue])
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('network', ?)", arguments: [frame.network.name])
         }
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO blocks (hash, previous_hash, version, merkle_root, time, bits, nonce, size, weight, tx_count, file, offset)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [data(block.hash), data(h.previousBlockHash), Int(h.version), data(h.merkleRoot), Int(h.time), Int(h.bits),
-                             Int(h.nonce), size, block.strippedSize * 3 + size, block.transactions.count, file, frame.offset])
+        let mutations = BlockRules.mutationRules.sorted().map { "'\($0)'" }.joined(separator: ", ")
+        try db.cachedStatement(sql: """
+            INSERT INTO blocks (hash, previous_hash, version, merkle_root, time, bits, nonce, size, weight, tx_count, file, offset,
+                                invalid_reason, invalid_detail)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(hash) DO UPDATE SET size = excluded.size, weight = excluded.weight, tx_count = excluded.tx_count,
+              file = excluded.file, offset = excluded.offset, invalid_reason = NULL, invalid_detail = NULL
+            WHERE blocks.invalid_reason IN (\(mutations)) AND excluded.invalid_reason IS NULL
+            """).execute(arguments: [data(h.hash), data(h.previousBlockHash), Int(h.version), data(h.merkleRoot), Int(h.time), Int(h.bits),
+                                     Int(h.nonce), size, weight, txCount, file, frame.offset, failure?.rule, failure?.detail])
     }
 
     // MARK: linking and choosing the best chain
 
-    struct Node {
-        let id: Int64, hash: BlockHash, previous: BlockHash, bits: UInt32, file: String, offset: Int
-        var height: Int64?, inBest: Bool
-        var work = UInt256.zero
-        var parent: Int?  // index in nodes
+    /// What the index keeps of a block besides its tree node.
+    struct Stored {
+        let id: Int64, file: String, offset: Int, size: Int
+        var height: Int64?, inBest: Bool, invalidReason: String?
     }
+
+    /// Core's reason for a block whose ancestor is invalid (`BLOCK_FAILED_CHILD`).
+    static let invalidAncestor = "bad-prevblk"
 
     func link(_ folder: BlocksFolder, report: inout IndexReport) throws {
         state.phase = "linking"
         progress(state)
-        var nodes = try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, hash, previous_hash, bits, height, in_best_chain, file, offset FROM blocks ORDER BY id").map { row in
-                Node(id: row[0], hash: hash(row[1]), previous: hash(row[2]), bits: UInt32(row[3] as Int64), file: row[6], offset: row[7],
-                     height: row[4], inBest: (row[5] as Int64) == 1)
+        var stored = [Stored]()
+        var headers = [(hash: BlockHash, previous: BlockHash, bits: UInt32, invalidReason: String?)]()
+        try database.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT id, hash, previous_hash, bits, height, in_best_chain, file, offset, size, invalid_reason FROM blocks ORDER BY id
+                """)
+            while let row = try rows.next() {
+                let reason: String? = row[9]
+                stored.append(Stored(id: row[0], file: row[6], offset: row[7], size: row[8], height: row[4], inBest: (row[5] as Int64) == 1,
+                                     invalidReason: reason))
+                headers.append((hash(row[1]), hash(row[2]), UInt32(row[3] as Int64), reason == Self.invalidAncestor ? nil : reason))
             }
         }
-        guard !nodes.isEmpty else { return }
-        let network = Network(rawValue: try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'network'") } ?? "") ?? .mainnet
-        var byHash = [BlockHash: Int](minimumCapacity: nodes.count)
-        for (i, node) in nodes.enumerated() { byHash[node.hash] = i }
-        var children = [[Int]](repeating: [], count: nodes.count)
-        for i in nodes.indices {
-            if let p = byHash[nodes[i].previous] {
-                nodes[i].parent = p
-                children[p].append(i)
-            }
-        }
-        // Work of every subtree, from each root (a block whose parent never appeared).
-        let roots = nodes.indices.filter { nodes[$0].parent == nil }
-        var best = [Int: Int]()  // root -> best tip in its tree
-        for root in roots {
-            nodes[root].work = CompactTarget(bits: nodes[root].bits).work
-            var stack = [root]
-            var tip = root
-            while let i = stack.popLast() {
-                if nodes[i].work > nodes[tip].work || (nodes[i].work == nodes[tip].work && i < tip) { tip = i }
-                for c in children[i] {
-                    nodes[c].work = nodes[i].work &+ CompactTarget(bits: nodes[c].bits).work
-                    stack.append(c)
-                }
-            }
-            best[root] = tip
-        }
+        guard !stored.isEmpty else { return }
+        var tree = BlockTree(headers: headers)
+        headers = []
+        let network = ChainParameters.known(name: try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'network'") } ?? "") ?? .mainnet
         // The chain's root: kept from earlier runs, else the one whose tree holds the most work.
+        let roots = tree.roots
         let storedRoot = try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'root'") }
         let root: Int
-        if let storedRoot, let known = Hash256(displayHex: storedRoot), let i = byHash[known] {
+        if let storedRoot, let known = Hash256(displayHex: storedRoot), let i = tree.index(of: known) {
             root = i
         } else {
+            let bestOfRoot = Dictionary(uniqueKeysWithValues: roots.map { ($0, tree.bestTip(inTreeOf: $0) ?? $0) })
             root = roots.max { a, b in
-                let (x, y) = (nodes[best[a]!], nodes[best[b]!])
-                return x.work < y.work || (x.work == y.work && best[a]! > best[b]!)
+                let (x, y) = (bestOfRoot[a]!, bestOfRoot[b]!)
+                return tree[x].chainWork < tree[y].chainWork || (tree[x].chainWork == tree[y].chainWork && x > y)
             }!
         }
         let rootHeight: Int64
-        if let h = nodes[root].height {
+        if let h = stored[root].height {
             rootHeight = h
-        } else if nodes[root].hash == network.genesisHash || nodes[root].previous == .zero {
+        } else if tree[root].hash == network.genesisHash || tree[root].previous == .zero {
             rootHeight = 0
-        } else if nodes[root].previous == network.genesisHash {
+        } else if tree[root].previous == network.genesisHash {
             rootHeight = 1
-        } else if let bip34 = try readBlock(folder, nodes[root]).bip34Height {
+        } else if let bip34 = try readBlock(folder, stored[root], hash: tree[root].hash).block.bip34Height {
             rootHeight = bip34
         } else {
             rootHeight = 0
-            warn("the chain starts at block \(nodes[root].hash), whose height is unknown: heights count from 0 there")
+            warn("the chain starts at block \(tree[root].hash), whose height is unknown: heights count from 0 there")
         }
-        // Heights in the root's tree; every other tree is orphaned.
-        var linked = [Int]()
-        var stack = [(root, rootHeight)]
-        while let (i, h) = stack.popLast() {
-            if nodes[i].height != h { nodes[i].height = h; linked.append(i) }
-            for c in children[i] { stack.append((c, h + 1)) }
-        }
-        report.orphans = roots.filter { $0 != root }.reduce(0) { count, r in
-            var n = 0, s = [r]
-            while let i = s.popLast() { n += 1; s += children[i] }
-            return count + n
-        }
+        // When the chain starts at a genesis block, every input must spend an output inside it.
+        let fromGenesis = tree[root].previous == .zero
+        report.orphans = tree.nodes.indices.filter { tree[$0].root != root }.count
         if report.orphans > 0 {
             warn("\(report.orphans) block\(report.orphans == 1 ? "" : "s") whose parent never appears (orphans) left out of the chain")
         }
-        let tip = best[root]!
-        var path = [Int]()
-        var cursor: Int? = tip
-        while let i = cursor { path.append(i); cursor = i == root ? nil : nodes[i].parent }
-        path.reverse()
+        // Heights, work and inherited invalidity of the root's tree, where they changed.
         try database.write { db in
             if storedRoot == nil {
-                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('root', ?)", arguments: [nodes[root].hash.displayHex])
+                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('root', ?)", arguments: [tree[root].hash.displayHex])
             }
-            for i in linked {
-                try db.execute(sql: "UPDATE blocks SET height = ?, work = ? WHERE id = ?",
-                               arguments: [nodes[i].height, workData(nodes[i].work), nodes[i].id])
+            for i in tree.nodes.indices where tree[i].root == root {
+                let height = rootHeight + tree[i].depth
+                if stored[i].height != height {
+                    stored[i].height = height
+                    try db.execute(sql: "UPDATE blocks SET height = ?, work = ? WHERE id = ?",
+                                   arguments: [height, workData(tree[i].chainWork), stored[i].id])
+                }
+            }
+            for i in tree.nodes.indices {
+                let inherited = tree[i].hasInvalidAncestor && tree[i].invalidReason == nil
+                if inherited && stored[i].invalidReason == nil {
+                    try markInvalid(db, stored[i], reason: Self.invalidAncestor, detail: "an ancestor is invalid")
+                    stored[i].invalidReason = Self.invalidAncestor
+                } else if !inherited && stored[i].invalidReason == Self.invalidAncestor {
+                    try db.execute(sql: "UPDATE blocks SET invalid_reason = NULL, invalid_detail = NULL WHERE id = ?", arguments: [stored[i].id])
+                    stored[i].invalidReason = nil
+                }
             }
         }
-        // Disconnect what the new best chain does not share, tip first; then connect the rest.
-        let newBest = Set(path)
-        let stale = nodes.indices.filter { nodes[$0].inBest && !newBest.contains($0) }.sorted { nodes[$0].height! > nodes[$1].height! }
-        let fresh = path.filter { !nodes[$0].inBest }
+        // The current tip: the highest block connected by earlier runs.
+        var tip = tree.nodes.indices.filter { stored[$0].inBest }.max { stored[$0].height! < stored[$1].height! }
+        var connector = Connector(network: network)
         state.phase = "connecting"
         state.blocks = 0
-        state.blocksTotal = stale.count + fresh.count
-        for batch in stride(from: 0, to: stale.count, by: batchSize) {
-            try database.write { db in
-                for i in stale[batch..<min(batch + batchSize, stale.count)] { try disconnect(db, nodes[i]) }
-            }
-            report.disconnected += min(batchSize, stale.count - batch)
-            try committedBatch()
-        }
-        var connector = Connector(network: network)
-        for batch in stride(from: 0, to: fresh.count, by: batchSize) {
-            let blocks = try fresh[batch..<min(batch + batchSize, fresh.count)].map { (nodes[$0], try readBlock(folder, nodes[$0])) }
-            try database.write { db in
-                for (node, block) in blocks {
-                    try connector.connect(db, block: block, id: node.id, height: node.height!)
-                    state.transactions += block.transactions.count
+        // Core's ActivateBestChain: move to the best valid tip; when a block on the way turns
+        // out invalid, mark it (and what builds on it) and choose again.
+        while let target = tree.bestTip(inTreeOf: root), target != tip {
+            let (stale, fresh) = tree.path(from: tip, to: target)
+            state.blocksTotal = state.blocks + stale.count + fresh.count
+            for batch in stride(from: 0, to: stale.count, by: batchSize) {
+                let part = stale[batch..<min(batch + batchSize, stale.count)]
+                try database.write { db in
+                    for i in part { try disconnect(db, stored[i]) }
                 }
-                try connector.flush(db)
+                for i in part { stored[i].inBest = false }
+                tip = tree[part.last!].parent
+                report.disconnected += part.count
+                state.blocks += part.count
+                try committedBatch()
             }
-            report.connected += blocks.count
-            state.blocks = report.disconnected + report.connected
-            progress(state)
-            try committedBatch()
+            var next = 0
+            var failed = false
+            while next < fresh.count && !failed {
+                // A batch: up to batchSize blocks, or readAheadBytes of them.
+                var end = next, bytes = 0
+                while end < fresh.count && end - next < batchSize && (end == next || bytes + stored[fresh[end]].size <= readAheadBytes) {
+                    bytes += stored[fresh[end]].size
+                    end += 1
+                }
+                let blocks = try fresh[next..<end].map { ($0, try readBlock(folder, stored[$0], hash: tree[$0].hash)) }
+                var connected = 0
+                try database.write { db in
+                    let bip34Block = try bip34BlockHash(db, network: network)
+                    for (i, read) in blocks {
+                        let height = stored[i].height!
+                        let enforceBIP30 = network.enforcesBIP30(height: height, hash: tree[i].hash, bip34BlockHash: bip34Block)
+                        if let failure = try connector.connect(db, block: read.block, offsets: read.offsets, id: stored[i].id,
+                                                               height: height, enforceBIP30: enforceBIP30, fromGenesis: fromGenesis) {
+                            let invalid = InvalidBlock(hash: tree[i].hash, file: stored[i].file, offset: stored[i].offset,
+                                                       rule: failure.rule, detail: failure.detail)
+                            report.invalid.append(invalid)
+                            warn(invalid.description)
+                            try markInvalid(db, stored[i], reason: failure.rule, detail: failure.detail)
+                            stored[i].invalidReason = failure.rule
+                            for j in tree.markInvalid(i, reason: failure.rule) where stored[j].invalidReason == nil {
+                                try markInvalid(db, stored[j], reason: Self.invalidAncestor, detail: "an ancestor is invalid")
+                                stored[j].invalidReason = Self.invalidAncestor
+                            }
+                            failed = true
+                            break
+                        }
+                        stored[i].inBest = true
+                        connected += 1
+                        state.transactions += read.block.transactions.count
+                    }
+                    try connector.flush(db)
+                }
+                if connected > 0 { tip = fresh[next + connected - 1] }
+                next += connected
+                report.connected += connected
+                state.blocks += connected
+                progress(state)
+                try committedBatch()
+            }
         }
-        report.tipHash = nodes[tip].hash
-        report.tipHeight = nodes[tip].height
+        if let tip {
+            report.tipHash = tree[tip].hash
+            report.tipHeight = stored[tip].height
+        }
         openFiles.removeAll()
+    }
+
+    /// The best chain's block at the network's BIP34 height, if it has one (for BIP30).
+    func bip34BlockHash(_ db: Database, network: ChainParameters) throws -> BlockHash? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM blocks WHERE in_best_chain = 1 AND height = ?"),
+                          arguments: [network.bip34Height]).map(hash)
+    }
+
+    func markInvalid(_ db: Database, _ block: Stored, reason: String, detail: String) throws {
+        try db.execute(sql: "UPDATE blocks SET invalid_reason = ?, invalid_detail = ? WHERE id = ?", arguments: [reason, detail, block.id])
     }
 
     func committedBatch() throws {
@@ -283,13 +382,13 @@ public final class ChainIndexer {
     var openFiles = [String: MappedFile]()
 
     /// Reads a block back from its file.
-    func readBlock(_ folder: BlocksFolder, _ node: Node) throws -> Block {
+    func readBlock(_ folder: BlocksFolder, _ node: Stored, hash: BlockHash) throws -> (block: Block, offsets: [Int]) {
         let file: MappedFile
         if let open = openFiles[node.file] {
             file = open
         } else {
             guard let path = folder.files.first(where: { $0.hasSuffix("/" + node.file) || $0 == node.file }) else {
-                throw IndexError("block \(node.hash) is in \(node.file), which is not among the files given")
+                throw IndexError("block \(hash) is in \(node.file), which is not among the files given")
             }
             file = try MappedFile(path: path)
             openFiles[node.file] = file
@@ -297,12 +396,13 @@ public final class ChainIndexer {
         guard let bytes = BlockFileReader.block(in: file, key: folder.xorKey, at: node.offset) else {
             throw IndexError("\(node.file): no block at offset \(node.offset) any more")
         }
-        return try Block(decoding: bytes)
+        let (block, offsets) = try Block.decodeLocated(bytes, baseOffset: node.offset + 8)
+        return (block, offsets)
     }
 
     /// Undoes a block: its outputs go, the outputs it spent are unspent again, and the
     /// addresses it touched lose its amounts.
-    func disconnect(_ db: Database, _ node: Node) throws {
+    func disconnect(_ db: Database, _ node: Stored) throws {
         let txs = try Int64.fetchAll(db, sql: "SELECT id FROM transactions WHERE block_id = ? ORDER BY position DESC", arguments: [node.id])
         var touched = Set<Int64>()
         for tx in txs {
@@ -332,47 +432,77 @@ public final class ChainIndexer {
     }
 }
 
-/// Connects blocks: writes transactions, inputs and outputs, spends outputs, and gathers
-/// address changes, which `flush` writes at the end of each batch.
+/// Connects blocks: checks each against the UTXO set (`ConnectRules`), then writes its
+/// transactions, inputs and outputs and spends outputs; address changes are gathered and
+/// written by `flush` at the end of each batch.
 struct Connector {
-    let network: Network
+    let network: ChainParameters
     var summaries = [Int64: (balance: Int64, received: Int64, sent: Int64, txs: Int64, first: Int64, last: Int64)]()
     var addressIDs = [String: Int64]()
 
-    init(network: Network) { self.network = network }
+    init(network: ChainParameters) { self.network = network }
 
-    mutating func connect(_ db: Database, block: Block, id: Int64, height: Int64) throws {
+    /// Where a spent output's row is: its transaction's row id and its address's id.
+    typealias Location = (tx: Int64, address: Int64?)
+
+    /// Checks `block` and, when it passes, writes it and marks it in the best chain.
+    /// - Parameter fromGenesis: the chain starts at a genesis block, so every input must
+    ///   spend an output in the index; otherwise an outpoint whose transaction the index has
+    ///   never seen is from before the first block, with its value and address unknown.
+    /// - Returns: the rule the block breaks (then nothing is written), or nil.
+    mutating func connect(_ db: Database, block: Block, offsets: [Int], id: Int64, height: Int64,
+                          enforceBIP30: Bool, fromGenesis: Bool) throws -> RuleFailure? {
+        var locations = [OutPoint: Location]()
+        let unspent = try db.cachedStatement(sql: """
+            SELECT o.tx_id, o.value, o.address_id, t.height, t.is_coinbase FROM transactions t JOIN outputs o ON o.tx_id = t.id AND o.vout = ?
+            WHERE t.txid = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY t.id DESC LIMIT 1
+            """)
+        let known = try db.cachedStatement(sql: "SELECT 1 FROM transactions WHERE txid = ? LIMIT 1")
+        let hasUnspent = try db.cachedStatement(sql: """
+            SELECT 1 FROM transactions t JOIN outputs o ON o.tx_id = t.id WHERE t.txid = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0 LIMIT 1
+            """)
+        let checked = try ConnectRules.check(
+            block, height: height, network: network, enforceBIP30: enforceBIP30, transactionOffsets: offsets,
+            lookup: { outpoint in
+                if let row = try Row.fetchOne(unspent, arguments: [Int64(outpoint.index), data(outpoint.txid)]) {
+                    locations[outpoint] = (row[0], row[2])
+                    return .unspent(Coin(value: row[1], height: row[3], isCoinbase: row[4]))
+                }
+                if fromGenesis { return .missingOrSpent }
+                let seen = try Bool.fetchOne(known, arguments: [data(outpoint.txid)]) ?? false
+                return seen ? .missingOrSpent : .outsideRange
+            },
+            hasUnspentOutputs: { txid in try Bool.fetchOne(hasUnspent, arguments: [data(txid)]) == true })
+        let connection: BlockConnection
+        switch checked {
+        case .failure(let failure): return failure
+        case .success(let value): connection = value
+        }
         let genesis = block.hash == network.genesisHash
         for (position, tx) in block.transactions.enumerated() {
             var received = [Int64: Int64](), sent = [Int64: Int64]()
             var inputCounts = [Int64: Int64](), outputCounts = [Int64: Int64]()
-            var inputTotal: Int64? = 0
-            try db.cachedStatement(sql: "INSERT INTO transactions (txid, block_id, height, position, size, weight, fee, is_coinbase) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)")
-                .execute(arguments: [data(tx.txid), id, height, position, tx.size(), tx.weight, tx.isCoinbase])
+            try db.cachedStatement(sql: "INSERT INTO transactions (txid, block_id, height, position, size, weight, fee, is_coinbase) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [data(tx.txid), id, height, position, tx.size(), tx.weight, connection.fees[position], tx.isCoinbase])
             let txID = db.lastInsertedRowID
             if !tx.isCoinbase {
                 for (n, input) in tx.inputs.enumerated() {
-                    let spent = try Row.fetchOne(db.cachedStatement(sql: """
-                        SELECT o.tx_id, o.value, o.address_id FROM transactions t JOIN outputs o ON o.tx_id = t.id AND o.vout = ?
-                        WHERE t.txid = ? AND o.spent_by_tx IS NULL ORDER BY t.id DESC LIMIT 1
-                        """), arguments: [Int64(input.previousOutput.index), data(input.previousOutput.txid)])
-                    var value: Int64?, address: Int64?
-                    if let spent {
-                        value = spent[1]
-                        address = spent[2]
+                    let outpoint = input.previousOutput
+                    let coin = connection.spent[position][n]
+                    var address: Int64?
+                    if coin != nil, let location = locations[outpoint] {
+                        address = location.address
                         try db.cachedStatement(sql: "UPDATE outputs SET spent_by_tx = ?, spent_by_input = ? WHERE tx_id = ? AND vout = ?")
-                            .execute(arguments: [txID, n, spent[0] as Int64, Int64(input.previousOutput.index)])
+                            .execute(arguments: [txID, n, location.tx, Int64(outpoint.index)])
                         if let address {
-                            sent[address, default: 0] += value ?? 0
+                            sent[address, default: 0] += coin!.value
                             inputCounts[address, default: 0] += 1
                         }
                     }
-                    inputTotal = inputTotal.flatMap { total in value.map { total + $0 } }
                     try db.cachedStatement(sql: "INSERT INTO inputs (tx_id, n, previous_txid, previous_vout, address_id, value) VALUES (?, ?, ?, ?, ?, ?)")
-                        .execute(arguments: [txID, n, data(input.previousOutput.txid), Int64(input.previousOutput.index), address, value])
+                        .execute(arguments: [txID, n, data(outpoint.txid), Int64(outpoint.index), address, coin?.value])
                 }
             }
-            var outputTotal: Int64 = 0
             for (n, output) in tx.outputs.enumerated() {
                 let script = Script(output.scriptPubKey)
                 let pattern = script.pattern
@@ -382,13 +512,11 @@ struct Connector {
                     received[address!, default: 0] += output.value
                     outputCounts[address!, default: 0] += 1
                 }
-                outputTotal += output.value
                 let unspendable = script.isUnspendable || (genesis && tx.isCoinbase)
                 try db.cachedStatement(sql: "INSERT INTO outputs (tx_id, vout, value, type, address_id, unspendable) VALUES (?, ?, ?, ?, ?, ?)")
                     .execute(arguments: [txID, n, output.value, pattern.type.rawValue, address, unspendable])
-            }
-            if !tx.isCoinbase, let inputTotal {
-                try db.cachedStatement(sql: "UPDATE transactions SET fee = ? WHERE id = ?").execute(arguments: [inputTotal - outputTotal, txID])
+                // Later transactions of this block may spend it.
+                locations[OutPoint(txid: tx.txid, index: UInt32(n))] = (txID, address)
             }
             for sender in inputCounts.keys.sorted() {
                 for receiver in outputCounts.keys.sorted() {
@@ -411,6 +539,7 @@ struct Connector {
             }
         }
         try db.cachedStatement(sql: "UPDATE blocks SET in_best_chain = 1 WHERE id = ?").execute(arguments: [id])
+        return nil
     }
 
     /// The id of `text` in `addresses`, created on first sight.

@@ -8,9 +8,14 @@ import BitcoinScript
 public struct BlockInfo: Codable, Sendable {
     public let hash: String, height: Int64?, inBestChain: Bool, previousHash: String
     public let time: Int64, bits: String, chainWork: String?, size: Int, weight: Int, txCount: Int, file: String, offset: Int
+    /// "best-chain", "stale" (valid as far as checked, not in the best chain), "invalid" (it
+    /// or an ancestor breaks a rule) or "orphan" (its parent never appeared).
+    public let status: String
+    /// Core's reject reason when invalid ("bad-prevblk": an ancestor is), and what was wrong.
+    public let invalidReason: String?, invalidDetail: String?
     enum CodingKeys: String, CodingKey {
         case hash, height, inBestChain = "in_best_chain", previousHash = "previous_hash", time, bits, chainWork = "chain_work"
-        case size, weight, txCount = "tx_count", file, offset
+        case size, weight, txCount = "tx_count", file, offset, status, invalidReason = "invalid_reason", invalidDetail = "invalid_detail"
     }
 }
 
@@ -67,54 +72,131 @@ public struct Stats: Codable, Sendable {
     }
 }
 
-/// A query that cannot be answered as asked (a malformed address, an unknown block).
-public struct QueryError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+/// Why a query cannot be answered. Callers branch on the case: a server answers
+/// `isNotFound` with 404 and everything else with 400.
+public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Not an address: bad characters, length or checksum.
+    case invalidAddress(String)
+    /// A valid address of another network than the index's.
+    case wrongNetwork(address: String, addressNetwork: String, indexNetwork: String)
+    /// Not a 64-hex-digit hash (`what` says which: "transaction id", "block hash", …).
+    case invalidHash(String, what: String)
+    /// Neither a block hash nor a height (a whole number from 0).
+    case invalidBlockReference(String)
+    /// A negative height.
+    case invalidHeight(Int64)
+    /// Not a cursor an earlier page returned.
+    case badCursor(String)
+    /// A page size or count outside what the query allows.
+    case limitOutOfRange(Int, allowed: ClosedRange<Int>)
+    /// Well-formed, but the index has no such thing.
+    case notFound(String)
+
+    /// True for `notFound`: the request was well-formed.
+    public var isNotFound: Bool { if case .notFound = self { true } else { false } }
+
+    public var description: String {
+        switch self {
+        case .invalidAddress(let text): "\(text) is not a valid address (bad characters, length or checksum)"
+        case let .wrongNetwork(address, other, index): "\(address) is a \(other) address, but this index is of \(index)"
+        case let .invalidHash(text, what): "'\(text)' is not a \(what) (64 hex digits)"
+        case .invalidBlockReference(let text): "'\(text)' is neither a block hash (64 hex digits) nor a height"
+        case .invalidHeight(let height): "height \(height) is negative"
+        case .badCursor(let text): "'\(text)' is not a cursor from an earlier page"
+        case let .limitOutOfRange(limit, allowed): "limit \(limit) is outside \(allowed.lowerBound)...\(allowed.upperBound)"
+        case .notFound(let what): "no \(what) in the index"
+        }
+    }
+}
+
+/// Page sizes the queries accept.
+public enum QueryLimits {
+    /// History, between and richest: 1 to 10,000 a page (`between` also takes no limit: all).
+    public static let page: ClosedRange<Int> = 1...10_000
+
+    static func check(_ limit: Int) throws(QueryError) {
+        guard page.contains(limit) else { throw .limitOutOfRange(limit, allowed: page) }
+    }
+}
+
+/// A position in a page sequence: height and row id, newest first.
+struct Cursor {
+    let height: Int64, id: Int64
+    static let start = Cursor(height: .max, id: .max)
+
+    init(height: Int64, id: Int64) {
+        self.height = height
+        self.id = id
+    }
+
+    /// Parses `HEIGHT:ID` as `description` writes it.
+    init(_ text: String?) throws(QueryError) {
+        guard let text else { self = .start; return }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let h = Int64(parts[0]), let i = Int64(parts[1]), h >= 0, i >= 0 else { throw .badCursor(text) }
+        self.init(height: h, id: i)
+    }
+
+    var text: String { "\(height):\(id)" }
 }
 
 /// Questions the index answers.
 public struct IndexQueries: Sendable {
     let db: any DatabaseReader
-    public let network: Network
+    public let network: ChainParameters
 
     public init(_ db: any DatabaseReader) throws {
         self.db = db
-        network = Network(rawValue: try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'network'") } ?? "") ?? .mainnet
+        network = ChainParameters.known(name: try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'network'") } ?? "") ?? .mainnet
     }
 
-    /// The best chain's tip.
+    /// The best chain's tip; nil for an empty index.
     public func tip() throws -> BlockInfo? {
         try db.read { db in try blockRow(db, where: "in_best_chain = 1 ORDER BY height DESC LIMIT 1", []) }
     }
 
-    /// A block by hash (best chain or stale) or by height (best chain).
-    public func block(_ hashOrHeight: String) throws -> BlockInfo? {
+    /// A block by hash (best chain, stale or invalid) or by height (best chain).
+    /// - Throws: `QueryError.invalidBlockReference` for text that is neither,
+    ///   `.notFound` when the index has no such block.
+    public func block(_ hashOrHeight: String) throws -> BlockInfo {
         try db.read { db in
-            if let hash = Hash256(displayHex: hashOrHeight) { return try blockRow(db, where: "hash = ?", [data(hash)]) }
-            guard let height = Int64(hashOrHeight) else { throw QueryError("'\(hashOrHeight)' is neither a block hash nor a height") }
-            return try blockRow(db, where: "in_best_chain = 1 AND height = ?", [height])
+            let found: BlockInfo?
+            if let hash = Hash256(displayHex: hashOrHeight) {
+                found = try blockRow(db, where: "hash = ?", [data(hash)])
+            } else if hashOrHeight.utf8.count <= 18, hashOrHeight.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let height = Int64(hashOrHeight) {
+                found = try blockRow(db, where: "in_best_chain = 1 AND height = ?", [height])
+            } else {
+                throw QueryError.invalidBlockReference(hashOrHeight)
+            }
+            guard let found else { throw QueryError.notFound("block \(hashOrHeight)") }
+            return found
         }
     }
 
     func blockRow(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> BlockInfo? {
         try Row.fetchOne(db, sql: """
-            SELECT hash, height, in_best_chain, previous_hash, time, bits, work, size, weight, tx_count, file, offset FROM blocks WHERE \(clause)
+            SELECT hash, height, in_best_chain, previous_hash, time, bits, work, size, weight, tx_count, file, offset,
+                   invalid_reason, invalid_detail FROM blocks WHERE \(clause)
             """, arguments: arguments).map { r in
-            BlockInfo(hash: hash(r[0]).displayHex, height: r[1], inBestChain: r[2], previousHash: hash(r[3]).displayHex, time: r[4],
-                      bits: String(format: "%08x", r[5] as Int64), chainWork: (r[6] as Data?).map { $0.map { String(format: "%02x", $0) }.joined() },
-                      size: r[7], weight: r[8], txCount: r[9], file: r[10], offset: r[11])
+            let inBest: Bool = r[2], height: Int64? = r[1], reason: String? = r[12]
+            let status = inBest ? "best-chain" : reason != nil ? "invalid" : height == nil ? "orphan" : "stale"
+            return BlockInfo(hash: hash(r[0]).displayHex, height: height, inBestChain: inBest, previousHash: hash(r[3]).displayHex, time: r[4],
+                             bits: String(format: "%08x", r[5] as Int64), chainWork: (r[6] as Data?).map { $0.map { String(format: "%02x", $0) }.joined() },
+                             size: r[7], weight: r[8], txCount: r[9], file: r[10], offset: r[11], status: status,
+                             invalidReason: reason, invalidDetail: r[13])
         }
     }
 
     /// A best-chain transaction with every input's address and value, and its fee.
-    public func transaction(_ txid: String) throws -> TransactionInfo? {
-        guard let id = Hash256(displayHex: txid) else { throw QueryError("'\(txid)' is not a transaction id (64 hex digits)") }
+    /// - Throws: `QueryError.invalidHash` for a malformed txid, `.notFound` when the best
+    ///   chain has no such transaction.
+    public func transaction(_ txid: String) throws -> TransactionInfo {
+        guard let id = Hash256(displayHex: txid) else { throw QueryError.invalidHash(txid, what: "transaction id") }
         return try db.read { db in
             guard let t = try Row.fetchOne(db, sql: """
                 SELECT t.id, b.hash, t.height, t.position, t.fee, t.is_coinbase, t.size, t.weight FROM transactions t
                 JOIN blocks b ON b.id = t.block_id WHERE t.txid = ? ORDER BY t.id DESC LIMIT 1
-                """, arguments: [data(id)]) else { return nil }
+                """, arguments: [data(id)]) else { throw QueryError.notFound("transaction \(txid) in the best chain") }
             let txID: Int64 = t[0]
             let inputs = try Row.fetchAll(db, sql: """
                 SELECT i.previous_txid, i.previous_vout, a.address, i.value FROM inputs i LEFT JOIN addresses a ON a.id = i.address_id
@@ -133,11 +215,11 @@ public struct IndexQueries: Sendable {
 
     /// Checks an address (checksum and network) and returns its id, nil if never seen.
     func addressID(_ db: Database, _ text: String) throws -> Int64? {
-        guard Address.scriptPubKey(for: text, on: network) != nil else {
-            if let other = Network.allCases.first(where: { Address.scriptPubKey(for: text, on: $0) != nil }) {
-                throw QueryError("\(text) is a \(other) address, but this index is of \(network)")
+        guard text.utf8.count <= 100, Address.scriptPubKey(for: text, on: network) != nil else {
+            if text.utf8.count <= 100, let other = ChainParameters.known.first(where: { Address.scriptPubKey(for: text, on: $0) != nil }) {
+                throw QueryError.wrongNetwork(address: text, addressNetwork: other.name, indexNetwork: network.name)
             }
-            throw QueryError("\(text) is not a valid address (bad characters or checksum)")
+            throw QueryError.invalidAddress(String(text.prefix(100)))
         }
         return try Int64.fetchOne(db, sql: "SELECT id FROM addresses WHERE address = ?", arguments: [text])
     }
@@ -152,15 +234,13 @@ public struct IndexQueries: Sendable {
     }
 
     /// The address's transactions, newest first, `limit` at a time; pass `next_cursor` back as `after`.
+    /// - Throws: `QueryError` for a malformed address or cursor, or a limit outside `QueryLimits.page`.
     public func history(_ text: String, limit: Int = 50, after cursor: String? = nil) throws -> HistoryPage {
-        try db.read { db in
+        try QueryLimits.check(limit)
+        let start = try Cursor(cursor)
+        return try db.read { db in
             guard let id = try addressID(db, text) else { return HistoryPage(items: [], nextCursor: nil) }
-            var bound = (height: Int64.max, tx: Int64.max)
-            if let cursor {
-                let parts = cursor.split(separator: ":").compactMap { Int64($0) }
-                guard parts.count == 2 else { throw QueryError("'\(cursor)' is not a cursor from an earlier page") }
-                bound = (parts[0], parts[1])
-            }
+            let bound = (height: start.height, tx: start.id)
             let rows = try Row.fetchAll(db, sql: """
                 SELECT t.txid, x.height, x.received, x.sent, x.tx_id FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
                 WHERE x.address_id = ? AND (x.height < ? OR (x.height = ? AND x.tx_id < ?))
@@ -175,8 +255,10 @@ public struct IndexQueries: Sendable {
     }
 
     /// The balance at the tip, or after block `height`.
+    /// - Throws: `QueryError` for a malformed address or a negative height.
     public func balance(_ text: String, atHeight height: Int64? = nil) throws -> Balance {
-        try db.read { db in
+        if let height, height < 0 { throw QueryError.invalidHeight(height) }
+        return try db.read { db in
             let tip = try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1") ?? 0
             let at = min(height ?? tip, tip)
             guard let id = try addressID(db, text) else { return Balance(address: text, height: at, balance: 0) }
@@ -201,15 +283,14 @@ public struct IndexQueries: Sendable {
     /// addresses, with what `b` received; newest first. `bothWays` adds those from `b` to `a`.
     /// - Parameters:
     ///   - limit: at most this many (nil: all), continuing after `cursor` (a `next_cursor`).
+    /// - Throws: `QueryError` for a malformed address or cursor, or a limit outside `QueryLimits.page`.
     public func between(_ a: String, _ b: String, bothWays: Bool = false, limit: Int? = nil, after cursor: String? = nil) throws -> BetweenPage {
-        try db.read { db in
-            guard let from = try addressID(db, a), let to = try addressID(db, b) else { return BetweenPage(items: [], nextCursor: nil) }
-            var bound = (height: Int64.max, tx: Int64.max)
-            if let cursor {
-                let parts = cursor.split(separator: ":").compactMap { Int64($0) }
-                guard parts.count == 2 else { throw QueryError("'\(cursor)' is not a cursor from an earlier page") }
-                bound = (parts[0], parts[1])
-            }
+        if let limit { try QueryLimits.check(limit) }
+        let start = try Cursor(cursor)
+        return try db.read { db in
+            let (from, to) = (try addressID(db, a), try addressID(db, b))
+            guard let from, let to else { return BetweenPage(items: [], nextCursor: nil) }
+            let bound = (height: start.height, tx: start.id)
             let directions = bothWays && from != to ? "((f.sender_id = ?1 AND f.receiver_id = ?2) OR (f.sender_id = ?2 AND f.receiver_id = ?1))"
                                                     : "f.sender_id = ?1 AND f.receiver_id = ?2"
             let rows = try Row.fetchAll(db, sql: """
@@ -228,8 +309,10 @@ public struct IndexQueries: Sendable {
         }
     }
 
+    /// - Throws: `QueryError.limitOutOfRange` for a limit outside `QueryLimits.page`.
     public func richest(limit: Int = 10) throws -> [AddressSummary] {
-        try db.read { db in
+        try QueryLimits.check(limit)
+        return try db.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT address, balance, received, sent, tx_count, first_seen_height, last_seen_height FROM addresses
                 ORDER BY balance DESC, id LIMIT ?
@@ -250,13 +333,13 @@ public struct IndexQueries: Sendable {
                 outputs: byType.values.reduce(0, +), outputsByType: byType, utxoCount: utxo[0], utxoValue: utxo[1],
                 addresses: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM addresses") ?? 0,
                 tipHeight: try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1"),
-                network: network.rawValue)
+                network: network.name)
         }
     }
 }
 
 /// Query latencies over random addresses, measured in process (for the benchmark).
-public struct LatencyReport: Codable, Sendable {
+package struct LatencyReport: Codable, Sendable {
     public struct Figures: Codable, Sendable { public let count: Int, p50Ms: Double, p99Ms: Double, maxMs: Double
         enum CodingKeys: String, CodingKey { case count, p50Ms = "p50_ms", p99Ms = "p99_ms", maxMs = "max_ms" }
     }
@@ -267,7 +350,7 @@ extension IndexQueries {
     /// Times `address` and `history` (first page of 50) over `count` random addresses, and
     /// `between` (first page of 50) over `count` sender/receiver pairs taken from random
     /// transactions.
-    public func latencies(count: Int, seed: UInt64 = 1) throws -> LatencyReport {
+    package func latencies(count: Int, seed: UInt64 = 1) throws -> LatencyReport {
         let (addresses, pairs): ([String], [(String, String)]) = try db.read { db in
             let total = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM addresses") ?? 0
             let txs = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM transactions") ?? 0

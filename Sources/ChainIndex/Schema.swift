@@ -100,6 +100,14 @@ package enum Schema {
                 CREATE INDEX transfers_tx ON transfers(tx_id);
                 """)
         }
+        migrator.registerMigration("v2: invalid blocks") { db in
+            // A block that breaks a rule: Core's reject reason ("bad-prevblk" for a block whose
+            // ancestor is invalid) and a sentence.
+            try db.execute(sql: """
+                ALTER TABLE blocks ADD COLUMN invalid_reason TEXT;
+                ALTER TABLE blocks ADD COLUMN invalid_detail TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -18,9 +18,9 @@ public enum AssignmentExport {
                                                   count: AssignmentJSON.prefix.utf8CodeUnitCount))
             let report = try AssignmentValidator.run(
                 file, workers: workers,
-                makeOutput: { ByteBuffer(capacity: 4 << 20) },
+                makeOutput: { OutputBuffer(capacity: 4 << 20) },
                 render: { checked, bytes, out in AssignmentJSON.write(checked, bytes: bytes, to: &out) },
-                emit: { (buffer: ByteBuffer) throws(FileError) in try json.write(buffer) })
+                emit: { (buffer: OutputBuffer) throws(FileError) in try json.write(buffer) })
             if report.error == nil {
                 try json.write(AssignmentJSON.suffix(blockCount: report.blockCount))
                 try json.commit()

@@ -18,7 +18,7 @@ public enum AssignmentJSON {
 
     /// Appends one block object, read from the block's `bytes` after it passed its checks;
     /// every block but the file's first is preceded by ",\n".
-    public static func write(_ checked: AssignmentBlock, bytes: UnsafeRawBufferPointer, to out: inout ByteBuffer) {
+    public static func write(_ checked: AssignmentBlock, bytes: UnsafeRawBufferPointer, to out: inout OutputBuffer) {
         let header = checked.header
         out.reserve(512)
         if checked.frame.index > 0 { out.unsafeAppend(",\n") }
@@ -60,7 +60,7 @@ public enum AssignmentJSON {
 
 /// Writes one transaction object as `Transaction.walk` reports its fields.
 struct TransactionJSON: TransactionVisitor {
-    var out: ByteBuffer
+    var out: OutputBuffer
     let bytes: UnsafeRawBufferPointer
     var txid = Hash256.zero
     var first = true
@@ -135,7 +135,7 @@ struct TransactionJSON: TransactionVisitor {
 /// UTC calendar time without Foundation: `YYYY-MM-DD HH:MM:SS`.
 public enum UTCTime {
     /// Writes the 19-character UTC form of `seconds` since 1970. Needs 19 reserved bytes.
-    public static func write(_ seconds: UInt32, to out: inout ByteBuffer) {
+    public static func write(_ seconds: UInt32, to out: inout OutputBuffer) {
         let (year, month, day, hour, minute, second) = components(seconds)
         func two(_ v: Int) { out.unsafeAppend(byte: UInt8(48 + v / 10)); out.unsafeAppend(byte: UInt8(48 + v % 10)) }
         two(year / 100); two(year % 100)
@@ -148,7 +148,7 @@ public enum UTCTime {
 
     /// The UTC form of `seconds` since 1970, e.g. "2009-01-03 18:15:05".
     public static func string(_ seconds: UInt32) -> String {
-        var buffer = ByteBuffer(capacity: 19)
+        var buffer = OutputBuffer(capacity: 19)
         buffer.reserve(19)
         write(seconds, to: &buffer)
         return String(decoding: buffer.bytes, as: UTF8.self)

@@ -24,7 +24,7 @@ public struct InputContext: Sendable {
         var frames = input.frames()
         let chunks = FrameChunks { frames.next() }
         struct Summary: Sendable {
-            let hash: BlockHash, previous: BlockHash, bip34: Int64?, network: Network
+            let hash: BlockHash, previous: BlockHash, bip34: Int64?, network: ChainParameters
             /// Per transaction, in order: the outpoints it spends (none for a coinbase) and its
             /// output values.
             let transactions: [(txid: TxID, spends: [OutPoint], values: [Int64])]
@@ -122,7 +122,7 @@ public struct BlockDetails {
     public let block: Block
     public let hash: BlockHash
     public let height: Int64?
-    public let network: Network
+    public let network: ChainParameters
     public let transactionOffsets: [Int]
     /// Per transaction, per input: the spent output's value, when it is in the same input.
     public let inputValues: [[Int64?]]

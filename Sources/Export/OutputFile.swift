@@ -62,7 +62,7 @@ public final class OutputFile {
         }
     }
 
-    public func write(_ buffer: ByteBuffer) throws(FileError) { try write(buffer.bytes) }
+    public func write(_ buffer: OutputBuffer) throws(FileError) { try write(buffer.bytes) }
 
     public func write(_ string: String) throws(FileError) {
         var string = string

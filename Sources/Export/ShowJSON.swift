@@ -5,13 +5,13 @@ import BitcoinScript
 /// content as the text form. Amounts are integers in satoshis; hashes display-order hex.
 public enum ShowJSON {
     /// Appends block `d` (or only its transaction `only`) as one line of JSON.
-    public static func write(_ d: BlockDetails, only: Int? = nil, to out: inout ByteBuffer) {
+    public static func write(_ d: BlockDetails, only: Int? = nil, to out: inout OutputBuffer) {
         let h = d.block.header
         let target = h.target
         var o = JSONObject(out: out)
         o.number("index", d.frame.index)
         o.number("file_offset", d.frame.offset)
-        o.string("network", d.network.rawValue)
+        o.string("network", d.network.name)
         o.string("magic", magicHex(d.network.magic))
         o.string("hash", d.hash.displayHex)
         o.optionalNumber("height", d.height)
@@ -53,7 +53,7 @@ public enum ShowJSON {
         out.append("\n")
     }
 
-    static func write(_ tx: Transaction, index: Int, in d: BlockDetails, to out: inout ByteBuffer) {
+    static func write(_ tx: Transaction, index: Int, in d: BlockDetails, to out: inout OutputBuffer) {
         var scratch = [UInt8]()
         var o = JSONObject(out: out)
         o.number("index", index)
@@ -123,10 +123,10 @@ public enum ShowJSON {
 
 /// Writes one JSON object's members, handling commas and string escapes.
 struct JSONObject {
-    var out: ByteBuffer
+    var out: OutputBuffer
     var first = true
 
-    init(out: ByteBuffer) {
+    init(out: OutputBuffer) {
         self.out = out
         self.out.append("{")
     }
@@ -161,7 +161,7 @@ struct JSONObject {
     mutating func close() { out.append("}") }
 }
 
-extension ByteBuffer {
+extension OutputBuffer {
     /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped,
     /// everything else (valid UTF-8) copied as it is, a run at a time.
     public mutating func append(jsonString text: String) {

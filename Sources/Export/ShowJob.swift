@@ -26,8 +26,8 @@ public enum ShowJob {
     /// - Returns: how many blocks (or transactions, with a txid selection) were shown.
     public static func run(_ input: BlockInput, context: InputContext, selection: ShowSelection,
                            workers: Int = processorCount,
-                           render: @escaping @Sendable (BlockDetails, Int?, inout ByteBuffer) -> Void,
-                           emit: (ByteBuffer) throws -> Void) throws -> Int {
+                           render: @escaping @Sendable (BlockDetails, Int?, inout OutputBuffer) -> Void,
+                           emit: (OutputBuffer) throws -> Void) throws -> Int {
         var frames = input.frames()
         let chunks = FrameChunks { frames.next() }
         let file = input.file
@@ -35,7 +35,7 @@ public enum ShowJob {
         if selection.hash != nil && wanted == nil { return 0 }
         var shown = 0
         try orderedParallelMap(workers: workers, window: 4 * workers, produce: chunks.next, transform: { frames in
-            var out = ByteBuffer(capacity: 1 << 16)
+            var out = OutputBuffer(capacity: 1 << 16)
             var count = 0
             for frame in frames where (wanted == nil || wanted == frame.index) && frame.index < context.hashes.count {
                 // InputContext.read decoded every block already, so this cannot fail.

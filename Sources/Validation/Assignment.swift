@@ -1,5 +1,5 @@
 public import BitcoinWire
-public import BlockFile
+
 
 /// The six checks of the "Bitcoin Blockchain Parser" assignment, numbered as it numbers them.
 /// Within a block they run in this order and the first that fails is the block's error.
@@ -47,6 +47,14 @@ public struct AssignmentBlock: Sendable {
     public let txids: [TxID]
     /// The first of checks 2, 5 and 6 that failed.
     public let failure: AssignmentError?
+
+    public init(frame: BlockFrame, header: BlockHeader, hash: BlockHash, txids: [TxID], failure: AssignmentError?) {
+        self.frame = frame
+        self.header = header
+        self.hash = hash
+        self.txids = txids
+        self.failure = failure
+    }
 }
 
 /// The assignment's rules for one block that need no other block: 2 (header version),

@@ -1,4 +1,5 @@
 public import BitcoinWire
+import BitcoinScript
 
 /// A consensus rule a block broke: Core's reject reason, a sentence, and where.
 public struct RuleFailure: Error, Sendable, Equatable {
@@ -21,13 +22,24 @@ public struct RuleFailure: Error, Sendable, Equatable {
 /// Blocks that fail are valid to have in a file; these rules only say whether the chain would
 /// accept them.
 public enum BlockRules {
+    /// The reasons that say a block's body is not the one its header commits to (Core
+    /// `BLOCK_MUTATED`): another copy with the same hash may be valid, so a block failing
+    /// only these is not remembered as invalid by hash.
+    public static let mutationRules: Set<String> = [
+        "bad-txnmrklroot", "bad-txns-duplicate", "bad-witness-nonce-size", "bad-witness-merkle-match", "unexpected-witness",
+    ]
+
     /// Everything `block` breaks, in the order Core checks it.
     /// - Parameters:
-    ///   - bytes: the block's serialization, for offsets (`baseOffset` is where it starts).
-    ///   - network: decides the proof-of-work limit.
-    ///   - transactionOffsets: where each transaction starts in `bytes`.
-    public static func check(_ block: Block, hash: BlockHash, network: Network, baseOffset: Int,
-                             transactionOffsets: [Int]) -> [RuleFailure] {
+    ///   - network: decides the proof-of-work limit and segwit's activation height.
+    ///   - height: the block's height, for segwit's rules; nil takes its BIP34 height, and
+    ///     without one, segwit counts as active only on a network where it always is.
+    ///   - powLimit: the easiest target accepted; nil for the network's. (The index passes
+    ///     `.max`: test chains are mined at regtest difficulty under other networks' magic.)
+    ///   - baseOffset: where the block's serialization starts, for offsets.
+    ///   - transactionOffsets: where each transaction starts in the block's serialization.
+    public static func check(_ block: Block, hash: BlockHash, network: ChainParameters, height: Int64? = nil,
+                             powLimit: UInt256? = nil, baseOffset: Int = 0, transactionOffsets: [Int] = []) -> [RuleFailure] {
         var failures = [RuleFailure]()
         let header = block.header
         func fail(_ rule: String, _ detail: String, at offset: Int = 0) {
@@ -37,7 +49,7 @@ public enum BlockRules {
 
         // Proof of work (CheckBlockHeader).
         let target = header.target
-        if !target.isValid || target.target > network.powLimit {
+        if !target.isValid || target.target > (powLimit ?? network.powLimit) {
             fail("bad-diffbits", "nBits \(Hex.encode(header.bits)) is not a valid target for \(network)", at: 72)
         } else if UInt256(hash) > target.target {
             fail("high-hash", "block hash \(hash) is above the target \(target.target.hex)", at: 76)
@@ -82,7 +94,7 @@ public enum BlockRules {
 
         // Witness commitment (BIP141), once segwit is active at the block's (BIP34) height;
         // before that, or without one, no transaction may carry witness data.
-        let segwitActive = block.bip34Height.map { $0 >= network.segwitHeight } ?? false
+        let segwitActive = (height ?? block.bip34Height).map { $0 >= network.segwitHeight } ?? (network.segwitHeight <= 0)
         if segwitActive, let commitment = block.witnessCommitment {
             if block.witnessReservedValue == nil {
                 fail("bad-witness-nonce-size", "the coinbase witness must be one 32-byte item when the block commits to witnesses", at: txOffset(0))
@@ -134,33 +146,9 @@ public enum BlockRules {
         }
     }
 
-    /// Core `GetSigOpCount(false)` over every script of `tx`: CHECKSIG counts 1,
-    /// CHECKMULTISIG 20.
+    /// Core `GetLegacySigOpCount`: the legacy count over every script of `tx`.
     static func legacySigOps(_ tx: Transaction) -> Int {
-        var count = 0
-        for input in tx.inputs { count += sigOps(input.scriptSig) }
-        for output in tx.outputs { count += sigOps(output.scriptPubKey) }
-        return count
-    }
-
-    static func sigOps(_ script: ArraySlice<UInt8>) -> Int {
-        var count = 0
-        var i = script.startIndex
-        while i < script.endIndex {
-            let opcode = script[i]
-            i += 1
-            switch opcode {
-            case 0x01...0x4b: i += Int(opcode)
-            case 0x4c: guard i < script.endIndex else { return count }; i += 1 + Int(script[i])
-            case 0x4d: guard i + 1 < script.endIndex else { return count }; i += 2 + (Int(script[i]) | Int(script[i + 1]) << 8)
-            case 0x4e:
-                guard i + 3 < script.endIndex else { return count }
-                i += 4 + (Int(script[i]) | Int(script[i + 1]) << 8 | Int(script[i + 2]) << 16 | Int(script[i + 3]) << 24)
-            case 0xac, 0xad: count += 1
-            case 0xae, 0xaf: count += 20
-            default: break
-            }
-        }
-        return count
+        tx.inputs.reduce(0) { $0 + Script($1.scriptSig).legacySigOpCount }
+            + tx.outputs.reduce(0) { $0 + Script($1.scriptPubKey).legacySigOpCount }
     }
 }

@@ -14,12 +14,12 @@ struct BlockInputOptions: ParsableArguments {
 
     @Option(help: "Network of input without magic bytes (raw blocks, hex): mainnet, testnet3, testnet4, signet, regtest.",
             transform: { text in
-                guard let network = Network(rawValue: text) else {
+                guard let network = ChainParameters.known(name: text) else {
                     throw ValidationError("unknown network '\(text)': use mainnet, testnet3, testnet4, signet or regtest")
                 }
                 return network
             })
-    var network: Network = .mainnet
+    var network: ChainParameters = .mainnet
 
     /// Opens the input: blk data (network by each block's magic), a raw block, or hex text.
     func open() throws -> BlockInput {

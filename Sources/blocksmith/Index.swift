@@ -17,8 +17,8 @@ struct Index: ParsableCommand {
     @Argument(help: "A blocks/ folder, or blk files.")
     var paths: [String]
 
-    @Option(help: "The database (created if missing).")
-    var db = "blocksmith.sqlite"
+    @Option(help: "The database, created if missing (default: $BLOCKSMITH_DB, else ~/.local/share/blocksmith/index.sqlite).")
+    var db: String?
 
     @Option(help: ArgumentHelp("Blocks per committed batch.", visibility: .hidden))
     var batch = 500
@@ -29,7 +29,10 @@ struct Index: ParsableCommand {
     func run() throws {
         let folder: BlocksFolder
         do { folder = try BlocksFolder(paths: paths) } catch { throw ToolError(error) }
-        let indexer = try ChainIndexer(database: ChainIndexer.open(path: db))
+        let path = db ?? ChainIndexer.defaultPath()
+        let folderOfDatabase = (path as NSString).deletingLastPathComponent
+        if !folderOfDatabase.isEmpty { try? FileManager.default.createDirectory(atPath: folderOfDatabase, withIntermediateDirectories: true) }
+        let indexer = try ChainIndexer(database: ChainIndexer.open(path: path))
         indexer.batchSize = batch
         indexer.abortAfterBatches = abortAfterBatches
         let display = ProgressDisplay()
@@ -44,8 +47,11 @@ struct Index: ParsableCommand {
             throw ExitCode(3)
         }
         display.finish()
-        let tip = report.tipHash.map { "tip \($0) at height \($0 == report.tipHash ? report.tipHeight.map(String.init) ?? "?" : "?")" } ?? "no blocks"
-        standardError("indexed: \(report.blocksRead) new blocks read, \(report.connected) connected, \(report.disconnected) disconnected, \(report.orphans) orphans; \(tip)")
+        let tip = report.tipHash.map { "tip \($0) at height \(report.tipHeight.map(String.init) ?? "?")" } ?? "no blocks"
+        let invalid = report.invalid.isEmpty ? "" : ", \(report.invalid.count) invalid"
+        standardError("indexed: \(report.blocksRead) new blocks read, \(report.connected) connected, \(report.disconnected) disconnected, "
+                      + "\(report.orphans) orphans\(invalid); \(tip)")
+        standardError("index: \(path)")
     }
 }
 
@@ -62,7 +68,7 @@ final class ProgressDisplay: @unchecked Sendable {  // used from the indexing th
         last = now
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(p.transactions) / elapsed : 0
-        var line = "\(p.phase): file \(p.files)/\(p.filesTotal), \(p.bytes / 1_000_000)/\(p.bytesTotal / 1_000_000) MB, "
+        var line = "\(p.phase): file \(p.files)/\(p.filesTotal), \(byteCount(p.bytes))/\(byteCount(p.bytesTotal)), "
             + "blocks \(p.blocks)\(p.blocksTotal > 0 ? "/\(p.blocksTotal)" : ""), \(Int(rate)) tx/s"
         if p.phase == "connecting", p.blocks > 0, p.blocksTotal > p.blocks {
             let eta = elapsed / Double(p.blocks) * Double(p.blocksTotal - p.blocks)
@@ -81,4 +87,14 @@ final class ProgressDisplay: @unchecked Sendable {  // used from the indexing th
     }
 
     func finish() { clear() }
+}
+
+/// A size for people: "812 B", "14.2 kB", "125.4 MB", "1.3 GB".
+func byteCount(_ bytes: Int) -> String {
+    switch bytes {
+    case ..<1000: "\(bytes) B"
+    case ..<1_000_000: String(format: "%.1f kB", Double(bytes) / 1e3)
+    case ..<1_000_000_000: String(format: "%.1f MB", Double(bytes) / 1e6)
+    default: String(format: "%.2f GB", Double(bytes) / 1e9)
+    }
 }

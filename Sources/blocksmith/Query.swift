@@ -3,17 +3,27 @@ import ChainIndex
 import Export
 import Foundation
 
-/// Options every query shares.
+/// Options every query shares; given before the query's name (`query --db F stats`) or
+/// after it (`query stats --db F`).
 struct QueryOptions: ParsableArguments {
-    @Option(help: "The index database.")
-    var db = "blocksmith.sqlite"
+    @Option(help: "The index database (default: $BLOCKSMITH_DB, else ~/.local/share/blocksmith/index.sqlite).")
+    var db: String?
 
     @Flag(help: "JSON output (amounts in satoshis).")
     var json = false
 
+    /// These options, with what the parent command was given filling the gaps.
+    func merged(_ parent: QueryOptions) -> QueryOptions {
+        var merged = self
+        merged.db = db ?? parent.db
+        merged.json = json || parent.json
+        return merged
+    }
+
     func open() throws -> IndexQueries {
-        guard FileManager.default.fileExists(atPath: db) else { throw ToolError("\(db): no such index (run blocksmith index first)") }
-        return try IndexQueries(ChainIndexer.open(path: db))
+        let path = db ?? ChainIndexer.defaultPath()
+        guard FileManager.default.fileExists(atPath: path) else { throw ToolError("\(path): no such index (run blocksmith index first)") }
+        return try IndexQueries(ChainIndexer.open(path: path))
     }
 
     /// Prints `value` as JSON, or as the text `human` gives.
@@ -33,6 +43,16 @@ func answer(_ body: () throws -> Void) throws {
     do { try body() } catch let error as QueryError { throw ToolError(error.description) }
 }
 
+/// A query subcommand: its own options, merged with those given to `query` itself.
+protocol QueryCommand: ParsableCommand {
+    var options: QueryOptions { get }
+    var parent: Query { get }
+}
+
+extension QueryCommand {
+    var settings: QueryOptions { options.merged(parent.options) }
+}
+
 func btcText(_ sats: Int64) -> String { btc(sats) + " BTC" }
 
 /// Left-aligned columns.
@@ -46,6 +66,8 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
 }
 
 struct Query: ParsableCommand {
+    @OptionGroup var options: QueryOptions
+
     static let configuration = CommandConfiguration(
         abstract: "Ask the index: blocks, transactions, addresses, balances, and what went from A to B.",
         subcommands: [BlockQuery.self, TxQuery.self, TipQuery.self, AddressQuery.self, HistoryQuery.self, BalanceQuery.self,
@@ -55,38 +77,42 @@ struct Query: ParsableCommand {
         table(["field", "value"], [["hash", b.hash], ["height", b.height.map(String.init) ?? "unknown"], ["in best chain", "\(b.inBestChain)"],
                                    ["previous", b.previousHash], ["time", "\(b.time)"], ["bits", b.bits], ["chain work", b.chainWork ?? "-"],
                                    ["size", "\(b.size)"], ["weight", "\(b.weight)"], ["transactions", "\(b.txCount)"],
-                                   ["file", "\(b.file) at \(b.offset)"]])
+                                   ["file", "\(b.file) at \(b.offset)"],
+                                   ["status", b.status + (b.invalidReason.map { ": \($0)" + (b.invalidDetail.map { " (\($0))" } ?? "") } ?? "")]])
     }
 
-    struct BlockQuery: ParsableCommand {
+    struct BlockQuery: QueryCommand {
         static let configuration = CommandConfiguration(commandName: "block", abstract: "A block by hash or best-chain height.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         @Argument(help: "Block hash or height.") var block: String
         func run() throws {
             try answer {
-                guard let info = try options.open().block(block) else { throw ToolError("no block \(block) in the index") }
-                try options.output(info) { Query.describe(info) }
+                let info = try settings.open().block(block)
+                try settings.output(info) { Query.describe(info) }
             }
         }
     }
 
-    struct TipQuery: ParsableCommand {
+    struct TipQuery: QueryCommand {
         static let configuration = CommandConfiguration(commandName: "tip", abstract: "The best chain's tip.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         func run() throws {
-            guard let info = try options.open().tip() else { throw ToolError("the index has no blocks") }
-            try options.output(info) { Query.describe(info) }
+            guard let info = try settings.open().tip() else { throw ToolError("the index has no blocks") }
+            try settings.output(info) { Query.describe(info) }
         }
     }
 
-    struct TxQuery: ParsableCommand {
+    struct TxQuery: QueryCommand {
         static let configuration = CommandConfiguration(commandName: "tx", abstract: "A transaction, with every input's address and value, and its fee.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         @Argument(help: "Transaction id.") var txid: String
         func run() throws {
             try answer {
-                guard let tx = try options.open().transaction(txid) else { throw ToolError("no transaction \(txid) in the best chain") }
-                try options.output(tx) {
+                let tx = try settings.open().transaction(txid)
+                try settings.output(tx) {
                     "txid \(tx.txid)\nblock \(tx.blockHash) at height \(tx.height), position \(tx.position)\n"
                         + "fee \(tx.isCoinbase ? "none (coinbase)" : tx.fee.map(btcText) ?? "unknown"); size \(tx.size), weight \(tx.weight)\n\n"
                         + table(["input", "spends", "address", "value"], tx.inputs.enumerated().map { i, input in
@@ -107,23 +133,25 @@ struct Query: ParsableCommand {
                                    ["last seen", s.lastSeenHeight.map { "height \($0)" } ?? "never"]])
     }
 
-    struct AddressQuery: ParsableCommand {
+    struct AddressQuery: QueryCommand {
         static let configuration = CommandConfiguration(commandName: "address", abstract: "An address's summary.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         @Argument(help: "The address.") var address: String
-        func run() throws { try answer { let s = try options.open().address(address); try options.output(s) { Query.summary(s) } } }
+        func run() throws { try answer { let s = try settings.open().address(address); try settings.output(s) { Query.summary(s) } } }
     }
 
-    struct HistoryQuery: ParsableCommand {
+    struct HistoryQuery: QueryCommand {
         static let configuration = CommandConfiguration(commandName: "history", abstract: "An address's transactions, newest first.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         @Argument(help: "The address.") var address: String
         @Option(help: "Transactions per page.") var limit = 50
         @Option(help: "Continue after this cursor (next_cursor of the previous page).") var after: String?
         func run() throws {
             try answer {
-                let page = try options.open().history(address, limit: max(1, limit), after: after)
-                try options.output(page) {
+                let page = try settings.open().history(address, limit: limit, after: after)
+                try settings.output(page) {
                     table(["height", "txid", "change"], page.items.map { ["\($0.height)", $0.txid, btcText($0.delta)] })
                         + (page.nextCursor.map { "more: --after \($0)\n" } ?? "")
                 }
@@ -131,38 +159,41 @@ struct Query: ParsableCommand {
         }
     }
 
-    struct BalanceQuery: ParsableCommand {
+    struct BalanceQuery: QueryCommand {
         static let configuration = CommandConfiguration(commandName: "balance", abstract: "An address's balance, now or at a height.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         @Argument(help: "The address.") var address: String
         @Option(help: "The balance after this block height.") var atHeight: Int64?
         func run() throws {
             try answer {
-                let b = try options.open().balance(address, atHeight: atHeight)
-                try options.output(b) { "\(b.address) at height \(b.height): \(btcText(b.balance))\n" }
+                let b = try settings.open().balance(address, atHeight: atHeight)
+                try settings.output(b) { "\(b.address) at height \(b.height): \(btcText(b.balance))\n" }
             }
         }
     }
 
-    struct UTXOQuery: ParsableCommand {
+    struct UTXOQuery: QueryCommand {
         static let configuration = CommandConfiguration(commandName: "utxos", abstract: "An address's unspent outputs.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         @Argument(help: "The address.") var address: String
         func run() throws {
             try answer {
-                let items = try options.open().utxos(address)
-                try options.output(["items": items]) {
+                let items = try settings.open().utxos(address)
+                try settings.output(["items": items]) {
                     table(["height", "output", "value"], items.map { ["\($0.height)", "\($0.txid):\($0.vout)", btcText($0.value)] })
                 }
             }
         }
     }
 
-    struct BetweenQuery: ParsableCommand {
+    struct BetweenQuery: QueryCommand {
         static let configuration = CommandConfiguration(
             commandName: "between",
             abstract: "Transactions in which A is among the input addresses and B among the output addresses.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         @Argument(help: "The sending address.") var a: String
         @Argument(help: "The receiving address.") var b: String
         @Flag(help: "Also the transactions from B to A.") var bothWays = false
@@ -170,8 +201,8 @@ struct Query: ParsableCommand {
         @Option(help: "Continue after this cursor (next_cursor of the previous page).") var after: String?
         func run() throws {
             try answer {
-                let page = try options.open().between(a, b, bothWays: bothWays, limit: limit.map { max(1, $0) }, after: after)
-                try options.output(page) {
+                let page = try settings.open().between(a, b, bothWays: bothWays, limit: limit, after: after)
+                try settings.output(page) {
                     table(["height", "txid", "from", "to", "amount"], page.items.map { ["\($0.height)", $0.txid, $0.from, $0.to, btcText($0.amount)] })
                         + (page.nextCursor.map { "more: --after \($0)\n" } ?? "")
                 }
@@ -179,24 +210,28 @@ struct Query: ParsableCommand {
         }
     }
 
-    struct RichestQuery: ParsableCommand {
+    struct RichestQuery: QueryCommand {
         static let configuration = CommandConfiguration(commandName: "richest", abstract: "The addresses with the highest balances.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         @Option(help: "How many.") var limit = 10
         func run() throws {
-            let items = try options.open().richest(limit: max(1, limit))
-            try options.output(["items": items]) {
-                table(["address", "balance", "transactions"], items.map { [$0.address, btcText($0.balance), "\($0.txCount)"] })
+            try answer {
+                let items = try settings.open().richest(limit: limit)
+                try settings.output(["items": items]) {
+                    table(["address", "balance", "transactions"], items.map { [$0.address, btcText($0.balance), "\($0.txCount)"] })
+                }
             }
         }
     }
 
-    struct StatsQuery: ParsableCommand {
+    struct StatsQuery: QueryCommand {
         static let configuration = CommandConfiguration(commandName: "stats", abstract: "Chain totals.")
         @OptionGroup var options: QueryOptions
+        @ParentCommand var parent: Query
         func run() throws {
-            let s = try options.open().stats()
-            try options.output(s) {
+            let s = try settings.open().stats()
+            try settings.output(s) {
                 table(["field", "value"], [["network", s.network], ["blocks (best chain)", "\(s.blocks)"], ["stale blocks", "\(s.staleBlocks)"],
                                            ["tip height", s.tipHeight.map(String.init) ?? "-"], ["transactions", "\(s.transactions)"],
                                            ["outputs", "\(s.outputs)"], ["unspent outputs", "\(s.utxoCount)"],
@@ -207,15 +242,16 @@ struct Query: ParsableCommand {
     }
 }
 
-struct LatencyQuery: ParsableCommand {
+struct LatencyQuery: QueryCommand {
     static let configuration = CommandConfiguration(
         commandName: "latency", abstract: "Time address, history and between queries over random addresses (benchmark).",
         shouldDisplay: false)
     @OptionGroup var options: QueryOptions
+    @ParentCommand var parent: Query
     @Option(help: "How many addresses (and address pairs).") var count = 2000
     func run() throws {
-        let report = try options.open().latencies(count: count)
-        try options.output(report) {
+        let report = try settings.open().latencies(count: count)
+        try settings.output(report) {
             table(["query", "count", "p50 ms", "p99 ms", "max ms"], [("address", report.address), ("history", report.history), ("between", report.between)].map {
                 [$0.0, "\($0.1.count)", String(format: "%.3f", $0.1.p50Ms), String(format: "%.3f", $0.1.p99Ms), String(format: "%.3f", $0.1.maxMs)]
             })

@@ -48,7 +48,7 @@ import BitcoinWire
         ("bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", "512079be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"),
     ])
     func validAddress(address: String, scriptHex: String) throws {
-        let network: Network = address.lowercased().hasPrefix("bc") ? .mainnet : .testnet3
+        let network: ChainParameters = address.lowercased().hasPrefix("bc") ? .mainnet : .testnet3
         let script = try #require(Address.scriptPubKey(for: address, on: network))
         #expect(Hex.encode(script) == scriptHex)
         // and back: the script's address is the lowercase form
@@ -85,7 +85,7 @@ import BitcoinWire
         #expect(p2pkh.address(on: .mainnet)?.text.first == "1")
         #expect(p2sh.address(on: .mainnet)?.text.first == "3")
         #expect(p2wpkh.address(on: .mainnet)?.text.hasPrefix("bc1q") == true)
-        for network in [Network.testnet3, .testnet4, .signet] {
+        for network in [ChainParameters.testnet3, .testnet4, .signet] {
             #expect(["m", "n"].contains(p2pkh.address(on: network)?.text.first.map(String.init)))
             #expect(p2sh.address(on: network)?.text.first == "2")
             #expect(p2wpkh.address(on: network)?.text.hasPrefix("tb1q") == true)

@@ -95,14 +95,14 @@ func block(_ file: String) -> Block { try! Block(decoding: Fixtures.blocks("bloc
     @Test(arguments: Fixtures.files(in: "blocks") + Fixtures.files(in: "raw-blocks"))
     func everyOutputIsClassified(file: String) throws {
         // (network, block bytes): blk files name the network by each block's magic.
-        let blocks: [(Network, [UInt8])]
+        let blocks: [(ChainParameters, [UInt8])]
         if file.hasSuffix(".bin") {
             blocks = [(file.contains("testnet") ? .testnet3 : .mainnet, Fixtures.bytes(file))]
         } else {
             let all = Fixtures.bytes(file)
             blocks = Fixtures.blocks(file).map { offset, bytes in
                 let magic = UInt32(all[offset]) | UInt32(all[offset + 1]) << 8 | UInt32(all[offset + 2]) << 16 | UInt32(all[offset + 3]) << 24
-                return (Network(magic: magic)!, bytes)
+                return (ChainParameters.known(magic: magic)!, bytes)
             }
         }
         for (net, bytes) in blocks {

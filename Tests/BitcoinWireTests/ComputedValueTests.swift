@@ -39,15 +39,15 @@ import TestFixtures
     }
 
     @Test func networksByMagic() {
-        #expect(Network(magic: 0xD9B4BEF9) == .mainnet)
-        #expect(Network(magic: 0x0709110B) == .testnet3)
-        #expect(Network(magic: 0x12345678) == nil)
-        #expect(Network.allCases.count == 5)
-        #expect(Set(Network.allCases.map(\.magic)).count == 5)
+        #expect(ChainParameters.known(magic: 0xD9B4BEF9) == .mainnet)
+        #expect(ChainParameters.known(magic: 0x0709110B) == .testnet3)
+        #expect(ChainParameters.known(magic: 0x12345678) == nil)
+        #expect(ChainParameters.known.count == 5)
+        #expect(Set(ChainParameters.known.map(\.magic)).count == 5)
         // the genesis hashes are the blocks' own
         let mainGenesis = try! BlockHeader(decoding: Fixtures.blocks("blocks/mainnet-000000.blk")[0].bytes)
-        #expect(mainGenesis.hash == Network.mainnet.genesisHash)
+        #expect(mainGenesis.hash == ChainParameters.mainnet.genesisHash)
         let testGenesis = try! BlockHeader(decoding: Fixtures.blocks("blocks/testnet3-000000.blk")[0].bytes)
-        #expect(testGenesis.hash == Network.testnet3.genesisHash)
+        #expect(testGenesis.hash == ChainParameters.testnet3.genesisHash)
     }
 }

@@ -51,7 +51,7 @@ import TestFixtures
     func realBlocksHaveValidProofOfWork(file: String) throws {
         for (_, bytes) in Fixtures.blocks(file) {
             let header = try BlockHeader(decoding: bytes)
-            let limit = file.contains("testnet") || file.contains("mixed") ? Network.testnet3.powLimit : Network.mainnet.powLimit
+            let limit = file.contains("testnet") || file.contains("mixed") ? ChainParameters.testnet3.powLimit : ChainParameters.mainnet.powLimit
             #expect(header.hasValidProofOfWork(hash: header.hash, limit: limit), "\(file)")
             let changed = BlockHeader(version: header.version, previousBlockHash: header.previousBlockHash,
                                       merkleRoot: header.merkleRoot, time: header.time, bits: header.bits, nonce: header.nonce &+ 1)
@@ -61,7 +61,7 @@ import TestFixtures
 
     @Test func targetAboveTheLimitFails() throws {
         let header = BlockHeader(version: 1, previousBlockHash: .zero, merkleRoot: .zero, time: 0, bits: 0x207fffff, nonce: 0)
-        #expect(!header.hasValidProofOfWork(hash: .zero, limit: Network.mainnet.powLimit))
-        #expect(header.hasValidProofOfWork(hash: .zero, limit: Network.regtest.powLimit))
+        #expect(!header.hasValidProofOfWork(hash: .zero, limit: ChainParameters.mainnet.powLimit))
+        #expect(header.hasValidProofOfWork(hash: .zero, limit: ChainParameters.regtest.powLimit))
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 import TestFixtures
+import BitcoinWire
 @testable import BlockFile
 
 @Suite struct FramingTests {

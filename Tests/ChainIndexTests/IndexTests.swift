@@ -25,16 +25,16 @@ import BlockFile
         #expect(report.orphans == 0)
 
         let q = try IndexQueries(pool), r = try IndexQueries(reference)
-        #expect(try q.block("0")?.hash == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f")
-        #expect(try q.block("170")?.hash == "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee")
+        #expect(try q.block("0").hash == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f")
+        #expect(try q.block("170").hash == "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee")
         #expect(try q.tip()?.height == 589)
         // The first bitcoin payment: block 170's second transaction spends block 9's coinbase.
-        let payment = try #require(try q.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"))
+        let payment = try q.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16")
         #expect(payment.height == 170 && payment.fee == 0)
         #expect(payment.inputs.map(\.value) == [50 * Limits.coin])
         #expect(payment.inputs.map(\.address) == ["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"])
         #expect(payment.outputs.map(\.value) == [10 * Limits.coin, 40 * Limits.coin])
-        #expect(try q.transaction("0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9")?.height == 9)
+        #expect(try q.transaction("0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9").height == 9)
         // Known early addresses.
         #expect(try q.address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").balance == 50 * Limits.coin)  // genesis, credited
         #expect(try q.address("1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3").received == 10 * Limits.coin)  // Hal Finney
@@ -65,7 +65,7 @@ import BlockFile
         let db = try DatabaseQueue()
         let report = try index([Fixtures.url("blocks/mainnet-000001-000255.blk")], into: db)
         #expect(report.tipHeight == 255)
-        #expect(try IndexQueries(db).block("1")?.hash == "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048")
+        #expect(try IndexQueries(db).block("1").hash == "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048")
     }
 
     @Test func garbageBetweenBlocksIsSkippedWithAWarning() throws {
@@ -148,43 +148,46 @@ import BlockFile
         let g = Miner.block(after: .zero, time: 1_600_000_000, [cbG])
         let cb1 = Miner.coinbase(height: 1, tag: 0, to: 2)
         let a1 = Miner.block(after: g.hash, time: 1_600_000_600, [cb1])
+        // 100 more blocks, so that a1's coinbase may be spent (coinbase maturity).
+        let filler = Miner.chain(after: a1.hash, heights: 2...101, to: 8)
+        let top = filler.last!.hash
         let pay = Miner.spend(cb1, to: [(9, 30 * Limits.coin), (2, 19 * Limits.coin)])  // 1 BTC fee
-        let a2 = Miner.block(after: a1.hash, time: 1_600_001_200, [Miner.coinbase(height: 2, tag: 0, to: 3, value: 51 * Limits.coin), pay])
-        let b2 = Miner.block(after: a1.hash, time: 1_600_001_300, [Miner.coinbase(height: 2, tag: 1, to: 4)])
+        let a2 = Miner.block(after: top, time: 1_600_100_000, [Miner.coinbase(height: 102, tag: 0, to: 3, value: 51 * Limits.coin), pay])
+        let b2 = Miner.block(after: top, time: 1_600_100_100, [Miner.coinbase(height: 102, tag: 1, to: 4)])
         let folder = Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        Miner.write([g, a1, a2, b2], to: folder, file: 0)
+        Miner.write([g, a1] + filler + [a2, b2], to: folder, file: 0)
         let db = try DatabaseQueue()
         var report = try index([folder], into: db)
         let q = try IndexQueries(db)
         // Equal work: the first seen (a2) wins; b2 is kept as stale.
-        #expect(report.tipHash == a2.hash && report.tipHeight == 2)
-        #expect(try q.block(b2.hash.displayHex)?.inBestChain == false)
+        #expect(report.tipHash == a2.hash && report.tipHeight == 102)
+        #expect(try q.block(b2.hash.displayHex).inBestChain == false)
         #expect(try q.address(Miner.address(9)).balance == 30 * Limits.coin)
         #expect(try q.address(Miner.address(2)).balance == 19 * Limits.coin)
         #expect(try q.address(Miner.address(2)).txCount == 2)
-        #expect(try q.transaction(pay.txid.displayHex)?.fee == Limits.coin)
+        #expect(try q.transaction(pay.txid.displayHex).fee == Limits.coin)
         #expect(try q.between(Miner.address(2), Miner.address(9)).items.map(\.amount) == [30 * Limits.coin])
-        #expect(try q.stats().utxoCount == 4)  // g, a2's coinbase, and the two outputs of pay
+        #expect(try q.stats().utxoCount == 104)  // g, the filler, a2's coinbase, and the two outputs of pay
 
         // A later file brings a heavier branch on b2, and an orphan.
-        let b3 = Miner.block(after: b2.hash, time: 1_600_001_900, [Miner.coinbase(height: 3, tag: 1, to: 5)])
-        let b4 = Miner.block(after: b3.hash, time: 1_600_002_500, [Miner.coinbase(height: 4, tag: 1, to: 6)])
+        let b3 = Miner.block(after: b2.hash, time: 1_600_100_700, [Miner.coinbase(height: 103, tag: 1, to: 5)])
+        let b4 = Miner.block(after: b3.hash, time: 1_600_101_300, [Miner.coinbase(height: 104, tag: 1, to: 6)])
         let orphan = Miner.block(after: SHA256d.hash([1, 2, 3]), time: 1_600_003_000, [Miner.coinbase(height: 7, tag: 2, to: 7)])
         Miner.write([b3, orphan, b4], to: folder, file: 1)
         report = try index([folder], into: db)
         #expect(report.disconnected == 1 && report.connected == 3 && report.orphans == 1)
-        #expect(report.tipHash == b4.hash && report.tipHeight == 4)
-        #expect(try q.block(a2.hash.displayHex)?.inBestChain == false)
-        #expect(try q.block("2")?.hash == b2.hash.displayHex)
+        #expect(report.tipHash == b4.hash && report.tipHeight == 104)
+        #expect(try q.block(a2.hash.displayHex).inBestChain == false)
+        #expect(try q.block("102").hash == b2.hash.displayHex)
         // a2 is undone: its payment is gone, block 1's coinbase is unspent again.
         #expect(try q.address(Miner.address(9)).txCount == 0)
         #expect(try q.address(Miner.address(2)).balance == 50 * Limits.coin)
         #expect(try q.utxos(Miner.address(2)).map(\.txid) == [cb1.txid.displayHex])
-        #expect(try q.transaction(pay.txid.displayHex) == nil)
+        #expect(throws: QueryError.notFound("transaction \(pay.txid.displayHex) in the best chain")) { try q.transaction(pay.txid.displayHex) }
         #expect(try q.address(Miner.address(4)).balance == 50 * Limits.coin)
         #expect(try q.address(Miner.address(7)).txCount == 0)  // the orphan's coinbase is not indexed
-        #expect(try q.stats().utxoCount == 5)  // g, a1, b2, b3, b4
+        #expect(try q.stats().utxoCount == 105)  // g, a1, the filler, b2, b3, b4
 
         // Indexing the same files from scratch gives the same answers.
         let fresh = try DatabaseQueue()
@@ -197,8 +200,8 @@ import BlockFile
     @Test func rootHeightFromBIP34OrZero() throws {
         var warnings = [String]()
         for (version, height) in [(Int32(2), Int64(1000)), (Int32(1), Int64(0))] {
-            let root = Miner.block(after: SHA256d.hash([9]), time: 1_600_000_000, version: version, [Miner.coinbase(height: 1000, tag: 0, to: 1)])
-            let next = Miner.block(after: root.hash, time: 1_600_000_600, version: version, [Miner.coinbase(height: 1001, tag: 0, to: 1)])
+            let root = Miner.block(after: SHA256d.hash([9]), time: 1_600_000_000, version: version, [Miner.coinbase(height: 1000, tag: 0, to: 1, value: 0)])
+            let next = Miner.block(after: root.hash, time: 1_600_000_600, version: version, [Miner.coinbase(height: 1001, tag: 0, to: 1, value: 0)])
             let folder = Fixtures.temporaryFolder()
             defer { try? FileManager.default.removeItem(at: folder) }
             Miner.write([next, root], to: folder, file: 0)

@@ -52,11 +52,23 @@ enum Miner {
         var nonce: UInt32 = 0
         while true {
             let header = BlockHeader(version: version, previousBlockHash: previous, merkleRoot: root, time: time, bits: bits, nonce: nonce)
-            if header.hasValidProofOfWork(hash: header.hash, limit: Network.regtest.powLimit) {
+            if header.hasValidProofOfWork(hash: header.hash, limit: ChainParameters.regtest.powLimit) {
                 return Block(header: header, transactions: transactions)
             }
             nonce += 1
         }
+    }
+
+    /// Blocks of one coinbase each, paying `payTo(n)`, at `heights`, each on the one before.
+    static func chain(after previous: BlockHash, heights: ClosedRange<Int>, to n: UInt8, tag: UInt8 = 0) -> [Block] {
+        var blocks = [Block]()
+        var previous = previous
+        for height in heights {
+            let block = Miner.block(after: previous, time: 1_600_000_000 + UInt32(height) * 600, [coinbase(height: height, tag: tag, to: n)])
+            blocks.append(block)
+            previous = block.hash
+        }
+        return blocks
     }
 
     /// Magic, size and block, as in a regtest blk file.

@@ -147,14 +147,14 @@ func expectContains(_ actual: Any?, _ expected: Any, path: String = "", skipping
     @Test(arguments: [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 4_294_967_295, 5_000_000_000,
                       10_000_000_000_000_000_000, UInt64.max] as [UInt64])
     func decimal(value: UInt64) {
-        var buffer = ByteBuffer(capacity: 1)
+        var buffer = OutputBuffer(capacity: 1)
         buffer.append(decimal: value)
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == String(value))
     }
 
     @Test func decimalMatchesSwiftOnRandomValues() {
         var rng = SeededGenerator(seed: 3)
-        var buffer = ByteBuffer(capacity: 1)
+        var buffer = OutputBuffer(capacity: 1)
         for _ in 0..<10_000 {
             let value = UInt64.random(in: 0...UInt64.max, using: &rng) >> UInt64.random(in: 0...63, using: &rng)
             buffer.removeAll()
@@ -188,7 +188,7 @@ func expectContains(_ actual: Any?, _ expected: Any, path: String = "", skipping
     }
 
     @Test func hexIsLowercase() {
-        var buffer = ByteBuffer(capacity: 1)
+        var buffer = OutputBuffer(capacity: 1)
         buffer.reserve(8)
         [UInt8]([0xab, 0xcd, 0xef, 0x01]).withUnsafeBytes { buffer.unsafeAppend(hex: $0) }
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == "abcdef01")

@@ -1,6 +1,7 @@
 import Testing
 import TestFixtures
 import BlockFile
+import BitcoinWire
 @testable import Validation
 
 /// Validates in-memory bytes as the `parse` command would.

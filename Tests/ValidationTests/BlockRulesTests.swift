@@ -1,6 +1,7 @@
 import Testing
 import TestFixtures
 import BitcoinWire
+import BlockFile
 @testable import Validation
 
 /// The rules `verify` applies, each made to fail on purpose.
@@ -8,7 +9,7 @@ import BitcoinWire
     static func block(_ file: String) -> Block { try! Block(decoding: Fixtures.blocks("blocks/\(file)")[0].bytes) }
 
     /// The rules `block` breaks on `network`.
-    static func rules(_ block: Block, network: Network = .mainnet) -> Set<String> {
+    static func rules(_ block: Block, network: ChainParameters = .mainnet) -> Set<String> {
         // Checked as built: a transaction with no inputs cannot round-trip through segwit
         // decoding (its empty input count reads as the marker), so no encode/decode here.
         Set(BlockRules.check(block, hash: block.hash, network: network, baseOffset: 0, transactionOffsets: []).map(\.rule))

@@ -1,5 +1,5 @@
 public import BitcoinWire
-public import BlockFile
+public import Validation
 
 /// One block's verdict from `Verifier`.
 public struct VerifiedBlock: Sendable {

@@ -1,5 +1,5 @@
 import BitcoinWire
-public import BlockFile
+public import Validation
 
 /// The outcome of validating a whole file against the assignment.
 public struct AssignmentReport: Sendable, Equatable {

@@ -5,7 +5,7 @@ public import BitcoinWire
 ///
 /// A struct over a class: the class owns the memory and is handed from the thread that
 /// fills it to the one that writes it out, never shared by two at once.
-public struct ByteBuffer: Sendable {
+public struct OutputBuffer: Sendable {
     final class Storage: @unchecked Sendable {  // one owner at a time (see above); no lock needed
         var base: UnsafeMutablePointer<UInt8>
         var capacity: Int
