@@ -46,7 +46,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
-        .target(name: "TestFixtures", path: "Tests/Fixtures", resources: [.copy("Data")]),
+        .target(name: "TestFixtures", dependencies: ["BitcoinWire", "BitcoinScript"], path: "Tests/Fixtures", resources: [.copy("Data")]),
         .testTarget(name: "BitcoinWireTests", dependencies: ["BitcoinWire", "TestFixtures"], swiftSettings: strict),
         .testTarget(name: "BitcoinScriptTests", dependencies: ["BitcoinScript", "TestFixtures"], swiftSettings: strict),
         .testTarget(name: "BlockFileTests", dependencies: ["BlockFile", "BitcoinWire", "TestFixtures"], swiftSettings: strict),

@@ -154,8 +154,10 @@ public struct CompactTarget: Sendable, Hashable {
         return (~target / (target &+ UInt256(1))) &+ UInt256(1)
     }
 
-    /// Difficulty relative to the genesis target 0x1d00ffff (Core `GetDifficulty`).
-    public var difficulty: Double {
+    /// Difficulty relative to the genesis target 0x1d00ffff (Core `GetDifficulty`); nil when
+    /// the mantissa is zero (Core would divide by zero).
+    public var difficulty: Double? {
+        guard bits & 0x00ff_ffff != 0 else { return nil }
         var shift = Int((bits >> 24) & 0xff)
         var difficulty = Double(0x0000_ffff) / Double(bits & 0x00ff_ffff)
         while shift < 29 { difficulty *= 256; shift += 1 }

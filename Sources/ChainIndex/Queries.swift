@@ -406,6 +406,8 @@ extension BlockInfo {
         try c.encode(previousHash, forKey: .previousHash); try c.encode(time, forKey: .time); try c.encode(bits, forKey: .bits)
         try c.encode(chainWork, forKey: .chainWork); try c.encode(size, forKey: .size); try c.encode(weight, forKey: .weight)
         try c.encode(txCount, forKey: .txCount); try c.encode(file, forKey: .file); try c.encode(offset, forKey: .offset)
+        try c.encode(status, forKey: .status); try c.encode(invalidReason, forKey: .invalidReason)
+        try c.encode(invalidDetail, forKey: .invalidDetail)
     }
 }
 

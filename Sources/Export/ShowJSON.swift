@@ -28,8 +28,8 @@ public enum ShowJSON {
         o.number("time", Int(h.time))
         o.string("time_utc", UTCTime.string(h.time))
         o.string("bits", Hex.encode(h.bits))
-        o.string("target", target.isValid ? target.target.hex : "")
-        o.raw("difficulty", "\(target.difficulty)")
+        if target.isValid { o.string("target", target.target.hex) } else { o.raw("target", "null") }
+        o.raw("difficulty", target.difficulty.map { "\($0)" } ?? "null")
         o.string("work", target.work.hex)
         o.number("nonce", Int(h.nonce))
         o.bool("proof_of_work_valid", h.hasValidProofOfWork(hash: d.hash, limit: d.network.powLimit))

@@ -32,7 +32,7 @@ public struct ShowText: Sendable {
         line("time", "\(h.time) (\(UTCTime.string(h.time)) UTC)")
         let target = h.target
         line("bits", "\(Hex.encode(h.bits))  target \(target.isValid ? target.target.hex : "invalid")")
-        line("difficulty", "\(target.difficulty)")
+        line("difficulty", target.difficulty.map { "\($0)" } ?? "undefined (the nBits mantissa is zero)")
         line("nonce", "\(h.nonce) (0x\(Hex.encode(h.nonce)))")
         let pow = h.hasValidProofOfWork(hash: d.hash, limit: d.network.powLimit)
         line("proof of work", pow ? "valid (hash at or below the target)" : paint("invalid", "31"))

@@ -28,7 +28,8 @@ import TestFixtures
         #expect(compact.difficulty == 1.0)
         #expect(compact.work == UInt256(0x1_0001_0001))  // Core: genesis chainwork 0x100010001
         // Block 100,000: nBits 1b04864c, difficulty 14,484.162361225399
-        #expect(abs(CompactTarget(bits: 0x1b04864c).difficulty - 14484.162361225399) < 1e-9)
+        #expect(abs(CompactTarget(bits: 0x1b04864c).difficulty! - 14484.162361225399) < 1e-9)
+        #expect(CompactTarget(bits: 0x1d000000).difficulty == nil)  // zero mantissa: no difficulty, not infinity
         // regtest: 0x207fffff, work 2
         #expect(CompactTarget(bits: 0x207fffff).work == UInt256(2))
         #expect(CompactTarget(bits: 0x01fedcba).work == .zero)
