@@ -58,7 +58,8 @@ public struct BlocksFolder: Sendable {
 
 /// Reads the blocks of one blk file as Bitcoin Core's `LoadExternalBlockFile` does: undoes the
 /// XOR obfuscation by absolute offset, skips garbage to the next magic (reporting it), takes
-/// raw zero bytes as the end of the data, and accepts sizes from 80 to 4,000,000 bytes.
+/// raw zero bytes as the end of the data, and frames blocks as `FrameScanner` does
+/// (`BlockFileFormat.frame`), with sizes from 81 to 4,000,000 bytes.
 public struct BlockFileReader {
     public enum Event {
         /// A block: its frame (offsets in the file) and its bytes, de-obfuscated.
@@ -90,35 +91,29 @@ public struct BlockFileReader {
         paddingStart = end
     }
 
-    @inline(__always) func byte(_ i: Int) -> UInt8 {
-        guard let key else { return file.bytes[i] }
-        return file.bytes[i] ^ key[i & 7]
-    }
-
-    func word(_ i: Int) -> UInt32 {
-        UInt32(byte(i)) | UInt32(byte(i + 1)) << 8 | UInt32(byte(i + 2)) << 16 | UInt32(byte(i + 3)) << 24
-    }
-
     @inline(__always) func rawZero(from i: Int) -> Bool { i >= paddingStart }
 
-    func isBlockStart(_ p: Int) -> Bool {
-        let count = file.bytes.count
-        guard p + 8 <= count, magics.contains(word(p)) else { return false }
-        let size = Int(word(p + 4))
-        return size >= Limits.headerSize && size <= Limits.maxBlockSerializedSize && p + 8 + size <= count
+    /// The frame of a block whose preamble is at `p`, if a plausible one is there.
+    func frame(at p: Int) -> BlockFrame? { Self.frame(in: file, key: key, at: p, index: index, magics: magics) }
+
+    static func frame(in file: MappedFile, key: [UInt8]?, at p: Int, index: Int, magics: [UInt32]) -> BlockFrame? {
+        let bytes = file.bytes
+        func word(_ i: Int) -> UInt32 {
+            var w = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+            if let key { w ^= UInt32(key[i & 7]) | UInt32(key[(i + 1) & 7]) << 8 | UInt32(key[(i + 2) & 7]) << 16 | UInt32(key[(i + 3) & 7]) << 24 }
+            return w
+        }
+        guard case .success(let frame) = BlockFileFormat.frame(at: p, index: index, count: bytes.count, magics: magics,
+                                                               maximumSize: Limits.maxBlockSerializedSize, word: word) else { return nil }
+        return frame
     }
 
     /// The block whose preamble is at `offset` (a position an earlier scan recorded),
     /// de-obfuscated; nil when no block is there.
     public static func block(in file: MappedFile, key: [UInt8]?, at offset: Int) -> [UInt8]? {
-        let bytes = file.bytes
-        guard offset >= 0, offset + 8 <= bytes.count else { return nil }
-        func byte(_ i: Int) -> UInt8 { key.map { bytes[i] ^ $0[i & 7] } ?? bytes[i] }
-        let size = Int(byte(offset + 4)) | Int(byte(offset + 5)) << 8 | Int(byte(offset + 6)) << 16 | Int(byte(offset + 7)) << 24
-        let start = offset + 8
-        guard size <= Limits.maxBlockSerializedSize, start + size <= bytes.count else { return nil }
-        var block = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + size)]))
-        if let key { for i in 0..<size { block[i] ^= key[(start + i) & 7] } }
+        guard offset >= 0, let frame = frame(in: file, key: key, at: offset, index: 0, magics: ChainParameters.known.map(\.magic)) else { return nil }
+        var block = Array(UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload]))
+        if let key { for i in block.indices { block[i] ^= key[(frame.payload.lowerBound + i) & 7] } }
         return block
     }
 
@@ -130,22 +125,20 @@ public struct BlockFileReader {
             dataEnd = position
             return nil
         }
-        if isBlockStart(position) {
-            let size = Int(word(position + 4))
-            let start = position + 8
-            var bytes = Array(UnsafeRawBufferPointer(rebasing: file.bytes[start..<(start + size)]))
+        if let frame = frame(at: position) {
+            var bytes = Array(UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload]))
             if let key {
-                for i in 0..<size { bytes[i] ^= key[(start + i) & 7] }
+                let start = frame.payload.lowerBound
+                for i in bytes.indices { bytes[i] ^= key[(start + i) & 7] }
             }
-            let frame = BlockFrame(index: index, offset: position, magic: word(position), payload: start..<(start + size))
             index += 1
-            position = start + size
+            position = frame.payload.upperBound
             return .block(frame, bytes)
         }
         // Garbage: skip to the next magic that starts a plausible block, or to the padding.
         let from = position
         var p = position + 1
-        while p < paddingStart && !isBlockStart(p) { p += 1 }
+        while p < paddingStart && frame(at: p) == nil { p += 1 }
         position = p
         return .skipped(offset: from, count: p - from)
     }

@@ -46,6 +46,29 @@ public enum BlockFileFormat {
     /// A header and a one-byte transaction count.
     public static let minimumBlockSize = 81
 
+    /// Reads the 8-byte preamble at `position` as hostile input: the magic must be one of
+    /// `magics`, the size at least `minimumBlockSize`, at most `maximumSize` when given, and
+    /// the block must fit in the `count` bytes of the file. Both the strict scanner and the
+    /// resyncing blocks-folder reader frame blocks with this one function.
+    /// - Parameter word: the little-endian 32-bit word at an offset (after any de-obfuscation).
+    /// - Returns: the frame, or what is wrong and at which offset.
+    @inline(__always)
+    static func frame(at position: Int, index: Int, count: Int, magics: [UInt32], maximumSize: Int?,
+                      word: (Int) -> UInt32) -> Result<BlockFrame, FramingError> {
+        let left = count - position
+        guard left >= preambleSize else { return .failure(FramingError(reason: .truncatedPreamble(available: left), blockIndex: index, offset: position)) }
+        let magic = word(position)
+        guard magics.contains(magic) else {
+            return .failure(FramingError(reason: magics.count == 1 ? .badMagic(magic) : .unknownMagic(magic), blockIndex: index, offset: position))
+        }
+        let size = word(position + 4)
+        guard size >= minimumBlockSize else { return .failure(FramingError(reason: .sizeTooSmall(size, minimum: minimumBlockSize), blockIndex: index, offset: position + 4)) }
+        if let maximumSize, Int(size) > maximumSize { return .failure(FramingError(reason: .sizeTooLarge(size, limit: maximumSize), blockIndex: index, offset: position + 4)) }
+        let start = position + preambleSize
+        guard Int(size) <= count - start else { return .failure(FramingError(reason: .pastEndOfFile(size: size, available: count - start), blockIndex: index, offset: position + 4)) }
+        return .success(BlockFrame(index: index, offset: position, magic: magic, payload: start..<(start + Int(size))))
+    }
+
     /// The four bytes of `magic` in file order as hex ("f9beb4d9").
     public static func hexBytes(_ magic: UInt32) -> String {
         withUnsafeBytes(of: magic.littleEndian) { raw in
@@ -90,32 +113,17 @@ public struct FrameScanner {
             trailingZeroBytes = left
             return nil
         }
-        func fail(_ reason: FramingError.Reason, at offset: Int) -> Result<BlockFrame, FramingError> {
+        let bytes = self.bytes
+        switch BlockFileFormat.frame(at: position, index: index, count: bytes.count, magics: magics, maximumSize: maximumSize,
+                                     word: { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0, as: UInt32.self)) }) {
+        case .success(let frame):
+            position = frame.payload.upperBound
+            index += 1
+            return .success(frame)
+        case .failure(let error):
             done = true
-            return .failure(FramingError(reason: reason, blockIndex: index, offset: offset))
+            return .failure(error)
         }
-        guard left >= BlockFileFormat.preambleSize else {
-            return fail(.truncatedPreamble(available: left), at: position)
-        }
-        let magic = magic(at: position)
-        guard magics.contains(magic) else {
-            return fail(magics.count == 1 ? .badMagic(magic) : .unknownMagic(magic), at: position)
-        }
-        let size = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self))
-        guard size >= BlockFileFormat.minimumBlockSize else {
-            return fail(.sizeTooSmall(size, minimum: BlockFileFormat.minimumBlockSize), at: position + 4)
-        }
-        if let maximumSize, Int(size) > maximumSize {
-            return fail(.sizeTooLarge(size, limit: maximumSize), at: position + 4)
-        }
-        let start = position + BlockFileFormat.preambleSize
-        guard Int(size) <= bytes.count - start else {
-            return fail(.pastEndOfFile(size: size, available: bytes.count - start), at: position + 4)
-        }
-        let frame = BlockFrame(index: index, offset: position, magic: magic, payload: start..<(start + Int(size)))
-        position = frame.payload.upperBound
-        index += 1
-        return .success(frame)
     }
 
     @inline(__always) private func magic(at offset: Int) -> UInt32 {
