@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// libFuzzer targets for blocksmith's decoders. Build and run with ../Fuzz/run.sh (or `make fuzz`);
+// libFuzzer targets for blocksmith: the decoders, show, verify and the index. Build and run with ../Fuzz/run.sh (or `make fuzz`);
 // kept apart from the main package so its sanitizer flags never reach a normal build.
 import PackageDescription
 import Foundation
@@ -9,7 +9,7 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 
 let package = Package(
     name: "blocksmith-fuzz",
-    dependencies: [.package(path: "..")],
+    dependencies: [.package(path: ".."), .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0")],
     targets: [
         .target(name: "CFuzzer"),
         .executableTarget(
@@ -21,5 +21,17 @@ let package = Package(
                 .product(name: "BlockFile", package: root),
                 .product(name: "Validation", package: root),
             ]),
+        .executableTarget(
+            name: "FuzzShow",
+            dependencies: ["CFuzzer", .product(name: "BitcoinWire", package: root), .product(name: "BlockFile", package: root),
+                           .product(name: "Export", package: root)]),
+        .executableTarget(
+            name: "FuzzVerify",
+            dependencies: ["CFuzzer", .product(name: "BitcoinWire", package: root), .product(name: "BlockFile", package: root),
+                           .product(name: "Validation", package: root)]),
+        .executableTarget(
+            name: "FuzzIndex",
+            dependencies: ["CFuzzer", .product(name: "BitcoinWire", package: root), .product(name: "BlockFile", package: root),
+                           .product(name: "ChainIndex", package: root), .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
