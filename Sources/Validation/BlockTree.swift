@@ -37,6 +37,8 @@ public struct BlockTree: Sendable {
     public private(set) var nodes: [Node] = []
     private var byHash: [BlockHash: Int] = [:]
     private var children: [[Int]] = []
+    /// Blocks whose parent is not known yet, by the hash they name as previous.
+    private var waiting: [BlockHash: [Int]] = [:]
 
     public init() {}
 
@@ -53,6 +55,8 @@ public struct BlockTree: Sendable {
             if let p = byHash[nodes[i].previous], p != i {
                 nodes[i].parent = p
                 children[p].append(i)
+            } else {
+                waiting[nodes[i].previous, default: []].append(i)
             }
         }
         for i in nodes.indices where nodes[i].parent == nil { propagate(from: i) }
@@ -78,9 +82,9 @@ public struct BlockTree: Sendable {
         nodes.append(Node(hash: hash, previous: previous, bits: bits, parent: byHash[previous], root: i, depth: 0,
                           chainWork: .zero, invalidReason: invalidReason))
         children.append([])
-        if let p = nodes[i].parent { children[p].append(i) }
+        if let p = nodes[i].parent { children[p].append(i) } else { waiting[previous, default: []].append(i) }
         // Blocks that arrived before their parent: this block is it.
-        for j in nodes.indices where j != i && nodes[j].parent == nil && nodes[j].previous == hash {
+        for j in waiting.removeValue(forKey: hash) ?? [] {
             nodes[j].parent = i
             children[i].append(j)
         }

@@ -51,3 +51,28 @@ import TestFixtures
         #expect(testGenesis.hash == ChainParameters.testnet3.genesisHash)
     }
 }
+
+@Suite struct ChainParametersTests {
+    @Test func subsidyHalvesOnSchedule() {
+        let main = ChainParameters.mainnet
+        #expect(main.subsidy(atHeight: 0) == 50 * Limits.coin && main.subsidy(atHeight: 209_999) == 50 * Limits.coin)
+        #expect(main.subsidy(atHeight: 210_000) == 25 * Limits.coin && main.subsidy(atHeight: 840_000) == 312_500_000)
+        #expect(main.subsidy(atHeight: 64 * 210_000) == 0 && main.subsidy(atHeight: 33 * 210_000) == 0)  // 5e9 >> 33 is 0
+        #expect(ChainParameters.regtest.subsidy(atHeight: 150) == 25 * Limits.coin)
+        #expect(main.retargetInterval == 2016)
+    }
+
+    @Test func bip30AsCoreEnforcesIt() {
+        let main = ChainParameters.mainnet
+        let other = SHA256d.hash([1])
+        // Core's two exceptions, by height and hash.
+        #expect(!main.enforcesBIP30(height: 91_842, hash: main.bip30Exceptions[91_842]!, bip34BlockHash: nil))
+        #expect(main.enforcesBIP30(height: 91_842, hash: other, bip34BlockHash: nil))
+        // BIP34 implies BIP30 once the chain has Core's BIP34 block, until 1,983,702.
+        #expect(!main.enforcesBIP30(height: 300_000, hash: other, bip34BlockHash: main.bip34Hash))
+        #expect(main.enforcesBIP30(height: 300_000, hash: other, bip34BlockHash: other))
+        #expect(main.enforcesBIP30(height: 1_983_702, hash: other, bip34BlockHash: main.bip34Hash))
+        #expect(ChainParameters.regtest.enforcesBIP30(height: 500, hash: other, bip34BlockHash: other))
+        #expect(ChainParameters.known(name: "signet") == .signet && ChainParameters.known(name: "nope") == nil)
+    }
+}
