@@ -43,7 +43,7 @@ public struct BlockInput: Sendable {
 
         init(input: BlockInput, maximumSize: Int?) {
             self.input = input
-            scanner = FrameScanner(input.file.bytes, magics: ChainParameters.known.map(\.magic), maximumSize: maximumSize)
+            scanner = FrameScanner(input.file.bytes, magics: BlockFileFormat.knownMagics, maximumSize: maximumSize)
         }
 
         /// The next frame, nil at the end, or the damaged preamble that ended the scan.

@@ -80,7 +80,7 @@ public struct BlockFileReader {
     /// Everything from here on is raw zero bytes.
     let paddingStart: Int
 
-    public init(file: MappedFile, key: [UInt8]?, start: Int = 0, magics: [UInt32] = ChainParameters.known.map(\.magic)) {
+    public init(file: MappedFile, key: [UInt8]?, start: Int = 0, magics: [UInt32] = BlockFileFormat.knownMagics) {
         self.file = file
         self.key = key
         self.magics = magics
@@ -111,10 +111,18 @@ public struct BlockFileReader {
     /// The block whose preamble is at `offset` (a position an earlier scan recorded),
     /// de-obfuscated; nil when no block is there.
     public static func block(in file: MappedFile, key: [UInt8]?, at offset: Int) -> [UInt8]? {
-        guard offset >= 0, let frame = frame(in: file, key: key, at: offset, index: 0, magics: ChainParameters.known.map(\.magic)) else { return nil }
-        var block = Array(UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload]))
-        if let key { for i in block.indices { block[i] ^= key[(frame.payload.lowerBound + i) & 7] } }
-        return block
+        guard offset >= 0, let frame = frame(in: file, key: key, at: offset, index: 0, magics: BlockFileFormat.knownMagics) else { return nil }
+        return payload(of: frame, in: file, key: key)
+    }
+
+    /// The block bytes of `frame`, de-obfuscated (byte i of the file XORed with key[i mod 8]).
+    static func payload(of frame: BlockFrame, in file: MappedFile, key: [UInt8]?) -> [UInt8] {
+        var bytes = Array(UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload]))
+        if let key {
+            let start = frame.payload.lowerBound
+            for i in bytes.indices { bytes[i] ^= key[(start + i) & 7] }
+        }
+        return bytes
     }
 
     /// The next block or skipped stretch; nil at the end of the data.
@@ -126,14 +134,9 @@ public struct BlockFileReader {
             return nil
         }
         if let frame = frame(at: position) {
-            var bytes = Array(UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload]))
-            if let key {
-                let start = frame.payload.lowerBound
-                for i in bytes.indices { bytes[i] ^= key[(start + i) & 7] }
-            }
             index += 1
             position = frame.payload.upperBound
-            return .block(frame, bytes)
+            return .block(frame, Self.payload(of: frame, in: file, key: key))
         }
         // Garbage: skip to the next magic that starts a plausible block, or to the padding.
         let from = position

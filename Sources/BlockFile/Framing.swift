@@ -41,6 +41,8 @@ public struct FramingError: Error, Sendable, Equatable, CustomStringConvertible 
 public enum BlockFileFormat {
     /// Mainnet magic `f9 be b4 d9`, read as a little-endian UInt32.
     public static let mainnetMagic: UInt32 = 0xD9B4_BEF9
+    /// The magics of every known network (`ChainParameters.known`).
+    public static let knownMagics = ChainParameters.known.map(\.magic)
     /// Magic and size.
     public static let preambleSize = 8
     /// A header and a one-byte transaction count.

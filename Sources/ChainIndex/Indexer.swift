@@ -101,11 +101,6 @@ public final class ChainIndexer {
 
     // MARK: reading the files
 
-    /// A block read from a file, as its `blocks` row.
-    struct HeaderRow {
-        let frame: BlockFrame, block: Block, size: Int, failure: RuleFailure?
-    }
-
     func scan(_ folder: BlocksFolder, report: inout IndexReport) throws -> Int {
         state.filesTotal = folder.files.count
         state.bytesTotal = folder.files.reduce(0) { total, path in
@@ -191,17 +186,19 @@ public final class ChainIndexer {
         if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'network'") == nil {
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('network', ?)", arguments: [frame.network.name])
         }
-        let mutations = BlockRules.mutationRules.sorted().map { "'\($0)'" }.joined(separator: ", ")
         try db.cachedStatement(sql: """
             INSERT INTO blocks (hash, previous_hash, version, merkle_root, time, bits, nonce, size, weight, tx_count, file, offset,
                                 invalid_reason, invalid_detail)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(hash) DO UPDATE SET size = excluded.size, weight = excluded.weight, tx_count = excluded.tx_count,
               file = excluded.file, offset = excluded.offset, invalid_reason = NULL, invalid_detail = NULL
-            WHERE blocks.invalid_reason IN (\(mutations)) AND excluded.invalid_reason IS NULL
+            WHERE blocks.invalid_reason IN (\(Self.mutationList)) AND excluded.invalid_reason IS NULL
             """).execute(arguments: [data(h.hash), data(h.previousBlockHash), Int(h.version), data(h.merkleRoot), Int(h.time), Int(h.bits),
                                      Int(h.nonce), size, weight, txCount, file, frame.offset, failure?.rule, failure?.detail])
     }
+
+    /// `BlockRules.mutationRules` as an SQL list (constants of ours, not input).
+    static let mutationList = BlockRules.mutationRules.sorted().map { "'\($0)'" }.joined(separator: ", ")
 
     // MARK: linking and choosing the best chain
 

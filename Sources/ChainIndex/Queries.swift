@@ -240,16 +240,15 @@ public struct IndexQueries: Sendable {
         let start = try Cursor(cursor)
         return try db.read { db in
             guard let id = try addressID(db, text) else { return HistoryPage(items: [], nextCursor: nil) }
-            let bound = (height: start.height, tx: start.id)
             let rows = try Row.fetchAll(db, sql: """
                 SELECT t.txid, x.height, x.received, x.sent, x.tx_id FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
                 WHERE x.address_id = ? AND (x.height < ? OR (x.height = ? AND x.tx_id < ?))
                 ORDER BY x.height DESC, x.tx_id DESC LIMIT ?
-                """, arguments: [id, bound.height, bound.height, bound.tx, limit + 1])
+                """, arguments: [id, start.height, start.height, start.id, limit + 1])
             let items = rows.prefix(limit).map { r in
                 HistoryPage.Item(txid: hash(r[0]).displayHex, height: r[1], delta: (r[2] as Int64) - (r[3] as Int64), received: r[2], sent: r[3])
             }
-            let next = rows.count > limit ? "\(rows[limit - 1][1] as Int64):\(rows[limit - 1][4] as Int64)" : nil
+            let next = rows.count > limit ? Cursor(height: rows[limit - 1][1], id: rows[limit - 1][4]).text : nil
             return HistoryPage(items: Array(items), nextCursor: next)
         }
     }
@@ -290,21 +289,20 @@ public struct IndexQueries: Sendable {
         return try db.read { db in
             let (from, to) = (try addressID(db, a), try addressID(db, b))
             guard let from, let to else { return BetweenPage(items: [], nextCursor: nil) }
-            let bound = (height: start.height, tx: start.id)
             let directions = bothWays && from != to ? "((f.sender_id = ?1 AND f.receiver_id = ?2) OR (f.sender_id = ?2 AND f.receiver_id = ?1))"
                                                     : "f.sender_id = ?1 AND f.receiver_id = ?2"
             let rows = try Row.fetchAll(db, sql: """
                 SELECT f.tx_id, f.height, f.amount, t.txid, f.sender_id FROM transfers f JOIN transactions t ON t.id = f.tx_id
                 WHERE \(directions) AND (f.height < ?3 OR (f.height = ?3 AND f.tx_id < ?4))
                 ORDER BY f.height DESC, f.tx_id DESC, f.sender_id LIMIT ?5
-                """, arguments: [from, to, bound.height, bound.tx, limit.map { $0 + 1 } ?? -1])
+                """, arguments: [from, to, start.height, start.id, limit.map { $0 + 1 } ?? -1])
             let shown = limit.map { Array(rows.prefix($0)) } ?? rows
             let items = shown.map { r in
                 let forward = (r[4] as Int64) == from
                 return BetweenItem(txid: hash(r[3]).displayHex, height: r[1], from: forward ? a : b, to: forward ? b : a, amount: r[2])
             }
             var next: String?
-            if let limit, rows.count > limit, let last = shown.last { next = "\(last[1] as Int64):\(last[0] as Int64)" }
+            if let limit, rows.count > limit, let last = shown.last { next = Cursor(height: last[1], id: last[0]).text }
             return BetweenPage(items: items, nextCursor: next)
         }
     }

@@ -1,6 +1,5 @@
 public import BitcoinWire
 
-
 /// The six checks of the "Bitcoin Blockchain Parser" assignment, numbered as it numbers them.
 /// Within a block they run in this order and the first that fails is the block's error.
 public enum AssignmentCheck: Int, Sendable, CaseIterable {

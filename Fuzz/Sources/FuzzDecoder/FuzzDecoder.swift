@@ -4,13 +4,8 @@ import BlockFile
 import CFuzzer
 import Validation
 
-/// SwiftPM names an executable's entry point `<Module>_main`; hand it to libFuzzer's driver.
 @_cdecl("FuzzDecoder_main")
-func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data, size) }
-}
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt { blocksmith_fuzz_main(argc, argv) }
 
 /// libFuzzer entry point: any bytes, as a block, a transaction, a script, an address and a
 /// whole blk file. Decoding may fail but must never trap; whatever decodes canonically must

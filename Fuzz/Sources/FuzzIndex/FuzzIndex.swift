@@ -6,11 +6,7 @@ import Foundation
 import GRDB
 
 @_cdecl("FuzzIndex_main")
-func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data, size) }
-}
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt { blocksmith_fuzz_main(argc, argv) }
 
 let folder = NSTemporaryDirectory() + "blocksmith-fuzz-index-\(getpid())"
 

@@ -5,11 +5,7 @@ import Export
 import Foundation
 
 @_cdecl("FuzzShow_main")
-func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data, size) }
-}
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt { blocksmith_fuzz_main(argc, argv) }
 
 /// libFuzzer entry point: any bytes through `blocksmith show`'s path, as a blk file (or a raw
 /// block). Nothing may trap, and every JSON line must parse as a JSON object.

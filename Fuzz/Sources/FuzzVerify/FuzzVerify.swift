@@ -4,11 +4,7 @@ import CFuzzer
 import Validation
 
 @_cdecl("FuzzVerify_main")
-func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(data, size) }
-}
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt { blocksmith_fuzz_main(argc, argv) }
 
 /// libFuzzer entry point: any bytes through `blocksmith verify`'s path. Nothing may trap; every
 /// failure names a rule and an offset inside the input; blocks are reported in file order.
