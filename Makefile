@@ -2,9 +2,10 @@
 # make test   runs every test suite
 # make bench  runs the benchmark (see README, "Speed")
 # make fuzz   runs the decoder fuzzer for FUZZ_SECONDS (default 60)
+# make e2e    serve end to end with curl, and the explorer in headless chromium
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test bench fuzz clean
+.PHONY: all test bench fuzz e2e clean
 all:
 	swift build -c release --product blocksmith
 
@@ -15,6 +16,10 @@ test: all
 
 bench: all
 	bash bench/run.sh
+
+e2e: all
+	python3 tests/serve_e2e.py
+	python3 tests/explorer_browser.py
 
 fuzz:
 	bash Fuzz/run.sh $(FUZZ_SECONDS)

@@ -17,11 +17,16 @@ let package = Package(
         .library(name: "Validation", targets: ["Validation"]),
         .library(name: "Export", targets: ["Export"]),
         .library(name: "ChainIndex", targets: ["ChainIndex"]),
+        .library(name: "ChainServer", targets: ["ChainServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The server: HTTP (no optional traits: swift-configuration is not needed) and GraphQL.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/GraphQLSwift/Graphiti", from: "3.1.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .target(
@@ -37,12 +42,20 @@ let package = Package(
         .target(name: "Export", dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "Validation"], swiftSettings: strict),
         .target(
             name: "ChainIndex",
-            dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .target(
+            name: "ChainServer",
+            dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "ChainIndex", "Export",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Graphiti", package: "Graphiti"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .executableTarget(
             name: "blocksmith",
             dependencies: [
-                "BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "Export", "ChainIndex",
+                "BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "Export", "ChainIndex", "ChainServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -59,6 +72,10 @@ let package = Package(
             name: "ChainIndexTests",
             dependencies: ["ChainIndex", "BitcoinWire", "BitcoinScript", "BlockFile", "TestFixtures",
                            .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ChainServerTests",
+            dependencies: ["ChainServer", "ChainIndex", "BlockFile", "BitcoinWire", "TestFixtures"],
             swiftSettings: strict),
         .testTarget(
             name: "blocksmithTests",

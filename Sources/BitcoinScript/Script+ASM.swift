@@ -90,3 +90,75 @@ extension Script {
         return true
     }
 }
+
+extension Script {
+    /// The script as esplora (rust-bitcoin) writes it: every push with its opcode
+    /// (`OP_PUSHBYTES_20 …`, `OP_PUSHDATA1 …`, `OP_0`), small numbers as `OP_PUSHNUM_N`,
+    /// `OP_CLTV`/`OP_CSV`, unassigned opcodes as `OP_RETURN_N`, and `<unexpected end>` where
+    /// a push runs past the end.
+    public func esploraASM() -> String {
+        var out = [UInt8]()
+        writeEsploraASM(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the esplora ASM text (ASCII only) to `out`.
+    public func writeEsploraASM(into out: inout [UInt8]) {
+        var first = true
+        func word(_ text: String) {
+            if !first { out.append(UInt8(ascii: " ")) }
+            first = false
+            out.append(contentsOf: text.utf8)
+        }
+        for instruction in instructions {
+            switch instruction {
+            case let .push(opcode, data):
+                let name = switch opcode {
+                case 0: "OP_0"
+                case Opcode.pushData1: "OP_PUSHDATA1"
+                case Opcode.pushData2: "OP_PUSHDATA2"
+                case Opcode.pushData4: "OP_PUSHDATA4"
+                default: "OP_PUSHBYTES_\(opcode)"
+                }
+                word(name)
+                if !data.isEmpty {
+                    out.append(UInt8(ascii: " "))
+                    Script.appendHex(data, to: &out)
+                }
+            case .op(let opcode):
+                word(Self.esploraName(opcode))
+            case .truncatedPush(let opcode):
+                word((opcode < Opcode.pushData1 ? "OP_PUSHBYTES_\(opcode)" : Opcode.name(opcode)) + " <unexpected end>")
+            }
+        }
+    }
+
+    static func esploraName(_ opcode: UInt8) -> String {
+        switch opcode {
+        case 0x4f: "OP_PUSHNUM_NEG1"
+        case 0x51...0x60: "OP_PUSHNUM_\(opcode - 0x50)"
+        case 0xb1: "OP_CLTV"
+        case 0xb2: "OP_CSV"
+        case 0xba: "OP_CHECKSIGADD"
+        case 0xbb...0xfe: "OP_RETURN_\(opcode)"
+        case 0xff: "OP_INVALIDOPCODE"
+        default: Opcode.name(opcode)
+        }
+    }
+
+    /// esplora's name for an output script's type: `p2pk`, `p2pkh`, `p2sh`, `v0_p2wpkh`,
+    /// `v0_p2wsh`, `v1_p2tr`, `op_return`, `empty` or `unknown`.
+    public var esploraType: String {
+        if bytes.isEmpty { return "empty" }
+        if bytes.first == Opcode.opReturn { return "op_return" }
+        return switch pattern.type {
+        case .pubkey: "p2pk"
+        case .pubkeyhash: "p2pkh"
+        case .scripthash: "p2sh"
+        case .witnessV0KeyHash: "v0_p2wpkh"
+        case .witnessV0ScriptHash: "v0_p2wsh"
+        case .witnessV1Taproot: "v1_p2tr"
+        default: "unknown"
+        }
+    }
+}

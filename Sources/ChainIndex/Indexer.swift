@@ -124,8 +124,12 @@ public final class ChainIndexer {
                         try insertHeader(db, frame: row.frame, header: row.header, size: row.size, weight: row.weight,
                                          txCount: row.txCount, failure: row.failure, file: name)
                     }
-                    try db.execute(sql: "INSERT INTO files (name, data_end) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data_end = excluded.data_end",
-                                   arguments: [name, end])
+                    try db.execute(sql: """
+                        INSERT INTO files (name, data_end, path) VALUES (?, ?, ?)
+                        ON CONFLICT(name) DO UPDATE SET data_end = excluded.data_end, path = excluded.path
+                        """, arguments: [name, end, absolutePath(path)])
+                    try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('xor_key', ?)",
+                                   arguments: [folder.xorKey.map { Hex.encode($0) } ?? ""])
                 }
                 read += pending.count
                 state.blocks = read
@@ -479,8 +483,9 @@ struct Connector {
         for (position, tx) in block.transactions.enumerated() {
             var received = [Int64: Int64](), sent = [Int64: Int64]()
             var inputCounts = [Int64: Int64](), outputCounts = [Int64: Int64]()
-            try db.cachedStatement(sql: "INSERT INTO transactions (txid, block_id, height, position, size, weight, fee, is_coinbase) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [data(tx.txid), id, height, position, tx.size(), tx.weight, connection.fees[position], tx.isCoinbase])
+            try db.cachedStatement(sql: "INSERT INTO transactions (txid, block_id, height, position, size, weight, fee, is_coinbase, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [data(tx.txid), id, height, position, tx.size(), tx.weight, connection.fees[position], tx.isCoinbase,
+                                     position < offsets.count ? offsets[position] : nil])
             let txID = db.lastInsertedRowID
             if !tx.isCoinbase {
                 for (n, input) in tx.inputs.enumerated() {
@@ -580,4 +585,11 @@ func workData(_ work: UInt256) -> Data {
     var bytes = [UInt8]()
     for limb in [work.l3, work.l2, work.l1, work.l0] { withUnsafeBytes(of: limb.bigEndian) { bytes.append(contentsOf: $0) } }
     return Data(bytes)
+}
+
+/// `path` made absolute (symbolic links resolved), so a server started elsewhere finds the file.
+func absolutePath(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
 }

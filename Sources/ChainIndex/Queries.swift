@@ -8,6 +8,13 @@ import BitcoinScript
 public struct BlockInfo: Codable, Sendable {
     public let hash: String, height: Int64?, inBestChain: Bool, previousHash: String
     public let time: Int64, bits: String, chainWork: String?, size: Int, weight: Int, txCount: Int, file: String, offset: Int
+    public let version: Int64, merkleRoot: String, nonce: Int64
+    /// The target's difficulty (nil for a zero target).
+    public let difficulty: Double?
+    /// The median time of the block and the ten before it (fewer near the root).
+    public let medianTime: Int64
+    /// The next best-chain block, for a best-chain block that is not the tip.
+    public let nextBest: String?
     /// "best-chain", "stale" (valid as far as checked, not in the best chain), "invalid" (it
     /// or an ancestor breaks a rule) or "orphan" (its parent never appeared).
     public let status: String
@@ -16,6 +23,7 @@ public struct BlockInfo: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case hash, height, inBestChain = "in_best_chain", previousHash = "previous_hash", time, bits, chainWork = "chain_work"
         case size, weight, txCount = "tx_count", file, offset, status, invalidReason = "invalid_reason", invalidDetail = "invalid_detail"
+        case version, merkleRoot = "merkle_root", nonce, difficulty, medianTime = "median_time", nextBest = "next_best"
     }
 }
 
@@ -51,7 +59,10 @@ public struct HistoryPage: Codable, Sendable {
 
 public struct Balance: Codable, Sendable { public let address: String, height: Int64, balance: Int64 }
 
-public struct UTXO: Codable, Sendable { public let txid: String, vout: Int64, value: Int64, height: Int64 }
+public struct UTXO: Codable, Sendable {
+    public let txid: String, vout: Int64, value: Int64, height: Int64, blockHash: String, blockTime: Int64
+    enum CodingKeys: String, CodingKey { case txid, vout, value, height, blockHash = "block_hash", blockTime = "block_time" }
+}
 
 public struct BetweenItem: Codable, Sendable {
     public let txid: String, height: Int64, from: String, to: String, amount: Int64
@@ -73,7 +84,7 @@ public struct Stats: Codable, Sendable {
 }
 
 /// Why a query cannot be answered. Callers branch on the case: a server answers
-/// `isNotFound` with 404 and everything else with 400.
+/// `isNotFound` with 404, `isUnavailable` with 503 and everything else with 400.
 public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Not an address: bad characters, length or checksum.
     case invalidAddress(String)
@@ -91,9 +102,13 @@ public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
     case limitOutOfRange(Int, allowed: ClosedRange<Int>)
     /// Well-formed, but the index has no such thing.
     case notFound(String)
+    /// The index knows it, but its blk file is gone or no longer holds it.
+    case blockDataUnavailable(String)
 
     /// True for `notFound`: the request was well-formed.
     public var isNotFound: Bool { if case .notFound = self { true } else { false } }
+    /// True for `blockDataUnavailable`: the request was fine, the server's files are not.
+    public var isUnavailable: Bool { if case .blockDataUnavailable = self { true } else { false } }
 
     public var description: String {
         switch self {
@@ -105,6 +120,20 @@ public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badCursor(let text): "'\(text)' is not a cursor from an earlier page"
         case let .limitOutOfRange(limit, allowed): "limit \(limit) is outside \(allowed.lowerBound)...\(allowed.upperBound)"
         case .notFound(let what): "no \(what) in the index"
+        case .blockDataUnavailable(let what): what
+        }
+    }
+}
+
+/// Which of an address's transactions: all, those it sends from, or those it receives in.
+public enum HistoryDirection: Sendable {
+    case any, sent, received
+
+    var condition: String {
+        switch self {
+        case .any: "1"
+        case .sent: "x.sent > 0"
+        case .received: "x.received > 0"
         }
     }
 }
@@ -140,141 +169,151 @@ struct Cursor {
     var text: String { "\(height):\(id)" }
 }
 
-/// Questions the index answers.
+/// The index, opened for questions. Each answer comes from one read transaction
+/// (`read`), so it never mixes two tips while an indexer writes the same file.
 public struct IndexQueries: Sendable {
     let db: any DatabaseReader
     public let network: ChainParameters
 
     public init(_ db: any DatabaseReader) throws {
         self.db = db
-        network = ChainParameters.known(name: try db.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'network'") } ?? "") ?? .mainnet
+        network = try db.read { try IndexSnapshot.network($0) }
+    }
+
+    /// Runs `body` in one read transaction.
+    public func read<T>(_ body: (IndexSnapshot) throws -> T) throws -> T {
+        try db.read { db in try body(IndexSnapshot(db: db, network: network)) }
+    }
+}
+
+/// The questions the index answers, all inside one read transaction.
+public struct IndexSnapshot {
+    let db: Database
+    public let network: ChainParameters
+
+    package init(db: Database, network: ChainParameters) {
+        self.db = db
+        self.network = network
+    }
+
+    static func network(_ db: Database) throws -> ChainParameters {
+        ChainParameters.known(name: try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'network'")) ?? "") ?? .mainnet
     }
 
     /// The best chain's tip; nil for an empty index.
     public func tip() throws -> BlockInfo? {
-        try db.read { db in try blockRow(db, where: "in_best_chain = 1 ORDER BY height DESC LIMIT 1", []) }
+        try blockRow(where: "in_best_chain = 1 ORDER BY height DESC LIMIT 1", [])
     }
 
     /// A block by hash (best chain, stale or invalid) or by height (best chain).
     /// - Throws: `QueryError.invalidBlockReference` for text that is neither,
     ///   `.notFound` when the index has no such block.
     public func block(_ hashOrHeight: String) throws -> BlockInfo {
-        try db.read { db in
-            let found: BlockInfo?
-            if let hash = Hash256(displayHex: hashOrHeight) {
-                found = try blockRow(db, where: "hash = ?", [data(hash)])
-            } else if hashOrHeight.utf8.count <= 18, hashOrHeight.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let height = Int64(hashOrHeight) {
-                found = try blockRow(db, where: "in_best_chain = 1 AND height = ?", [height])
-            } else {
-                throw QueryError.invalidBlockReference(hashOrHeight)
-            }
-            guard let found else { throw QueryError.notFound("block \(hashOrHeight)") }
-            return found
+        let found: BlockInfo?
+        if let hash = Hash256(displayHex: hashOrHeight) {
+            found = try blockRow(where: "hash = ?", [data(hash)])
+        } else if hashOrHeight.utf8.count <= 18, hashOrHeight.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let height = Int64(hashOrHeight) {
+            found = try blockRow(where: "in_best_chain = 1 AND height = ?", [height])
+        } else {
+            throw QueryError.invalidBlockReference(hashOrHeight)
         }
+        guard let found else { throw QueryError.notFound("block \(hashOrHeight)") }
+        return found
     }
 
-    func blockRow(_ db: Database, where clause: String, _ arguments: StatementArguments) throws -> BlockInfo? {
-        try Row.fetchOne(db, sql: """
+    func blockRow(where clause: String, _ arguments: StatementArguments) throws -> BlockInfo? {
+        guard let r = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT hash, height, in_best_chain, previous_hash, time, bits, work, size, weight, tx_count, file, offset,
-                   invalid_reason, invalid_detail FROM blocks WHERE \(clause)
-            """, arguments: arguments).map { r in
-            let inBest: Bool = r[2], height: Int64? = r[1], reason: String? = r[12]
-            let status = inBest ? "best-chain" : reason != nil ? "invalid" : height == nil ? "orphan" : "stale"
-            return BlockInfo(hash: hash(r[0]).displayHex, height: height, inBestChain: inBest, previousHash: hash(r[3]).displayHex, time: r[4],
-                             bits: String(format: "%08x", r[5] as Int64), chainWork: (r[6] as Data?).map { $0.map { String(format: "%02x", $0) }.joined() },
-                             size: r[7], weight: r[8], txCount: r[9], file: r[10], offset: r[11], status: status,
-                             invalidReason: reason, invalidDetail: r[13])
+                   invalid_reason, invalid_detail, version, merkle_root, nonce FROM blocks WHERE \(clause)
+            """), arguments: arguments) else { return nil }
+        let inBest: Bool = r[2], height: Int64? = r[1], reason: String? = r[12], bits: Int64 = r[5]
+        let status = inBest ? "best-chain" : reason != nil ? "invalid" : height == nil ? "orphan" : "stale"
+        // The median time past: this block's time and up to ten ancestors'.
+        var times: [Int64] = [r[4]], previous: Data = r[3]
+        while times.count < 11, let p = try Row.fetchOne(db.cachedStatement(sql: "SELECT time, previous_hash FROM blocks WHERE hash = ?"), arguments: [previous]) {
+            times.append(p[0])
+            previous = p[1]
         }
+        times.sort()
+        let next = inBest ? try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM blocks WHERE in_best_chain = 1 AND height = ?"), arguments: [(height ?? -2) + 1]) : nil
+        return BlockInfo(hash: hash(r[0]).displayHex, height: height, inBestChain: inBest, previousHash: hash(r[3]).displayHex, time: r[4],
+                         bits: String(format: "%08x", bits), chainWork: (r[6] as Data?).map { $0.map { String(format: "%02x", $0) }.joined() },
+                         size: r[7], weight: r[8], txCount: r[9], file: r[10], offset: r[11],
+                         version: r[14], merkleRoot: hash(r[15]).displayHex, nonce: r[16],
+                         difficulty: CompactTarget(bits: UInt32(truncatingIfNeeded: bits)).difficulty, medianTime: times[times.count / 2],
+                         nextBest: next.map { hash($0).displayHex }, status: status, invalidReason: reason, invalidDetail: r[13])
     }
 
     /// A best-chain transaction with every input's address and value, and its fee.
     /// - Throws: `QueryError.invalidHash` for a malformed txid, `.notFound` when the best
     ///   chain has no such transaction.
     public func transaction(_ txid: String) throws -> TransactionInfo {
-        guard let id = Hash256(displayHex: txid) else { throw QueryError.invalidHash(txid, what: "transaction id") }
-        return try db.read { db in
-            guard let t = try Row.fetchOne(db, sql: """
-                SELECT t.id, b.hash, t.height, t.position, t.fee, t.is_coinbase, t.size, t.weight FROM transactions t
-                JOIN blocks b ON b.id = t.block_id WHERE t.txid = ? ORDER BY t.id DESC LIMIT 1
-                """, arguments: [data(id)]) else { throw QueryError.notFound("transaction \(txid) in the best chain") }
-            let txID: Int64 = t[0]
-            let inputs = try Row.fetchAll(db, sql: """
-                SELECT i.previous_txid, i.previous_vout, a.address, i.value FROM inputs i LEFT JOIN addresses a ON a.id = i.address_id
-                WHERE i.tx_id = ? ORDER BY i.n
-                """, arguments: [txID]).map { TransactionInfo.Input(txid: hash($0[0]).displayHex, vout: $0[1], address: $0[2], value: $0[3]) }
-            let outputs = try Row.fetchAll(db, sql: """
-                SELECT o.vout, a.address, o.value, o.type, s.txid FROM outputs o LEFT JOIN addresses a ON a.id = o.address_id
-                LEFT JOIN transactions s ON s.id = o.spent_by_tx WHERE o.tx_id = ? ORDER BY o.vout
-                """, arguments: [txID]).map {
-                TransactionInfo.Output(n: $0[0], address: $0[1], value: $0[2], type: $0[3], spentBy: ($0[4] as Data?).map { hash($0).displayHex })
-            }
-            return TransactionInfo(txid: txid.lowercased(), blockHash: hash(t[1]).displayHex, height: t[2], position: t[3], fee: t[4],
-                                   isCoinbase: t[5], size: t[6], weight: t[7], inputs: inputs, outputs: outputs)
-        }
+        let row = try transactionRow(txid)
+        let block = try Data.fetchOne(db.cachedStatement(sql: "SELECT b.hash FROM transactions t JOIN blocks b ON b.id = t.block_id WHERE t.id = ?"), arguments: [row])
+        return try transactionInfo(row: row, txid: txid.lowercased(), blockHash: block.map { hash($0).displayHex } ?? "")
     }
 
-    /// Checks an address (checksum and network) and returns its id, nil if never seen.
-    func addressID(_ db: Database, _ text: String) throws -> Int64? {
-        guard text.utf8.count <= 100, Address.scriptPubKey(for: text, on: network) != nil else {
-            if text.utf8.count <= 100, let other = ChainParameters.known.first(where: { Address.scriptPubKey(for: text, on: $0) != nil }) {
+    /// Checks an address (checksum and network) and returns its id, nil if never seen. An
+    /// address the index holds is valid by construction (the indexer wrote it), so only
+    /// text it does not hold is decoded and checked.
+    func addressID(_ text: String) throws -> Int64? {
+        guard text.utf8.count <= 100 else { throw QueryError.invalidAddress(String(text.prefix(100))) }
+        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM addresses WHERE address = ?"), arguments: [text]) { return id }
+        guard Address.scriptPubKey(for: text, on: network) != nil else {
+            if let other = ChainParameters.known.first(where: { Address.scriptPubKey(for: text, on: $0) != nil }) {
                 throw QueryError.wrongNetwork(address: text, addressNetwork: other.name, indexNetwork: network.name)
             }
-            throw QueryError.invalidAddress(String(text.prefix(100)))
+            throw QueryError.invalidAddress(text)
         }
-        return try Int64.fetchOne(db, sql: "SELECT id FROM addresses WHERE address = ?", arguments: [text])
+        return nil
     }
 
     public func address(_ text: String) throws -> AddressSummary {
-        try db.read { db in
-            guard let id = try addressID(db, text),
-                  let r = try Row.fetchOne(db, sql: "SELECT balance, received, sent, tx_count, first_seen_height, last_seen_height FROM addresses WHERE id = ?", arguments: [id])
-            else { return AddressSummary(address: text, balance: 0, received: 0, sent: 0, txCount: 0, firstSeenHeight: nil, lastSeenHeight: nil) }
-            return AddressSummary(address: text, balance: r[0], received: r[1], sent: r[2], txCount: r[3], firstSeenHeight: r[4], lastSeenHeight: r[5])
-        }
+        guard let id = try addressID(text),
+              let r = try Row.fetchOne(db.cachedStatement(sql: "SELECT balance, received, sent, tx_count, first_seen_height, last_seen_height FROM addresses WHERE id = ?"), arguments: [id])
+        else { return AddressSummary(address: text, balance: 0, received: 0, sent: 0, txCount: 0, firstSeenHeight: nil, lastSeenHeight: nil) }
+        return AddressSummary(address: text, balance: r[0], received: r[1], sent: r[2], txCount: r[3], firstSeenHeight: r[4], lastSeenHeight: r[5])
     }
 
     /// The address's transactions, newest first, `limit` at a time; pass `next_cursor` back as `after`.
     /// - Throws: `QueryError` for a malformed address or cursor, or a limit outside `QueryLimits.page`.
-    public func history(_ text: String, limit: Int = 50, after cursor: String? = nil) throws -> HistoryPage {
+    public func history(_ text: String, limit: Int = 50, after cursor: String? = nil, direction: HistoryDirection = .any) throws -> HistoryPage {
         try QueryLimits.check(limit)
         let start = try Cursor(cursor)
-        return try db.read { db in
-            guard let id = try addressID(db, text) else { return HistoryPage(items: [], nextCursor: nil) }
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT t.txid, x.height, x.received, x.sent, x.tx_id FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
-                WHERE x.address_id = ? AND (x.height < ? OR (x.height = ? AND x.tx_id < ?))
-                ORDER BY x.height DESC, x.tx_id DESC LIMIT ?
-                """, arguments: [id, start.height, start.height, start.id, limit + 1])
-            let items = rows.prefix(limit).map { r in
-                HistoryPage.Item(txid: hash(r[0]).displayHex, height: r[1], delta: (r[2] as Int64) - (r[3] as Int64), received: r[2], sent: r[3])
-            }
-            let next = rows.count > limit ? Cursor(height: rows[limit - 1][1], id: rows[limit - 1][4]).text : nil
-            return HistoryPage(items: Array(items), nextCursor: next)
+        guard let id = try addressID(text) else { return HistoryPage(items: [], nextCursor: nil) }
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT t.txid, x.height, x.received, x.sent, x.tx_id FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
+            WHERE x.address_id = ? AND (x.height < ? OR (x.height = ? AND x.tx_id < ?)) AND \(direction.condition)
+            ORDER BY x.height DESC, x.tx_id DESC LIMIT ?
+            """), arguments: [id, start.height, start.height, start.id, limit + 1])
+        let items = rows.prefix(limit).map { r in
+            HistoryPage.Item(txid: hash(r[0]).displayHex, height: r[1], delta: (r[2] as Int64) - (r[3] as Int64), received: r[2], sent: r[3])
         }
+        let next = rows.count > limit ? Cursor(height: rows[limit - 1][1], id: rows[limit - 1][4]).text : nil
+        return HistoryPage(items: Array(items), nextCursor: next)
     }
 
     /// The balance at the tip, or after block `height`.
     /// - Throws: `QueryError` for a malformed address or a negative height.
     public func balance(_ text: String, atHeight height: Int64? = nil) throws -> Balance {
         if let height, height < 0 { throw QueryError.invalidHeight(height) }
-        return try db.read { db in
-            let tip = try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1") ?? 0
-            let at = min(height ?? tip, tip)
-            guard let id = try addressID(db, text) else { return Balance(address: text, height: at, balance: 0) }
-            let value = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(received - sent), 0) FROM address_transactions WHERE address_id = ? AND height <= ?",
-                                           arguments: [id, at]) ?? 0
-            return Balance(address: text, height: at, balance: value)
-        }
+        let tip = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1")) ?? 0
+        let at = min(height ?? tip, tip)
+        guard let id = try addressID(text) else { return Balance(address: text, height: at, balance: 0) }
+        let value = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(received - sent), 0) FROM address_transactions WHERE address_id = ? AND height <= ?"),
+                                       arguments: [id, at]) ?? 0
+        return Balance(address: text, height: at, balance: value)
     }
 
     /// The address's unspent outputs (spendable ones: not OP_RETURN, not the genesis coinbase).
     public func utxos(_ text: String) throws -> [UTXO] {
-        try db.read { db in
-            guard let id = try addressID(db, text) else { return [] }
-            return try Row.fetchAll(db, sql: """
-                SELECT t.txid, o.vout, o.value, t.height FROM outputs o JOIN transactions t ON t.id = o.tx_id
-                WHERE o.address_id = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY t.height, t.id, o.vout
-                """, arguments: [id]).map { UTXO(txid: hash($0[0]).displayHex, vout: $0[1], value: $0[2], height: $0[3]) }
+        guard let id = try addressID(text) else { return [] }
+        return try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT t.txid, o.vout, o.value, t.height, b.hash, b.time FROM outputs o JOIN transactions t ON t.id = o.tx_id
+            JOIN blocks b ON b.id = t.block_id
+            WHERE o.address_id = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY t.height, t.id, o.vout
+            """), arguments: [id]).map {
+            UTXO(txid: hash($0[0]).displayHex, vout: $0[1], value: $0[2], height: $0[3], blockHash: hash($0[4]).displayHex, blockTime: $0[5])
         }
     }
 
@@ -286,53 +325,47 @@ public struct IndexQueries: Sendable {
     public func between(_ a: String, _ b: String, bothWays: Bool = false, limit: Int? = nil, after cursor: String? = nil) throws -> BetweenPage {
         if let limit { try QueryLimits.check(limit) }
         let start = try Cursor(cursor)
-        return try db.read { db in
-            let (from, to) = (try addressID(db, a), try addressID(db, b))
-            guard let from, let to else { return BetweenPage(items: [], nextCursor: nil) }
-            let directions = bothWays && from != to ? "((f.sender_id = ?1 AND f.receiver_id = ?2) OR (f.sender_id = ?2 AND f.receiver_id = ?1))"
-                                                    : "f.sender_id = ?1 AND f.receiver_id = ?2"
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT f.tx_id, f.height, f.amount, t.txid, f.sender_id FROM transfers f JOIN transactions t ON t.id = f.tx_id
-                WHERE \(directions) AND (f.height < ?3 OR (f.height = ?3 AND f.tx_id < ?4))
-                ORDER BY f.height DESC, f.tx_id DESC, f.sender_id LIMIT ?5
-                """, arguments: [from, to, start.height, start.id, limit.map { $0 + 1 } ?? -1])
-            let shown = limit.map { Array(rows.prefix($0)) } ?? rows
-            let items = shown.map { r in
-                let forward = (r[4] as Int64) == from
-                return BetweenItem(txid: hash(r[3]).displayHex, height: r[1], from: forward ? a : b, to: forward ? b : a, amount: r[2])
-            }
-            var next: String?
-            if let limit, rows.count > limit, let last = shown.last { next = Cursor(height: last[1], id: last[0]).text }
-            return BetweenPage(items: items, nextCursor: next)
+        let (from, to) = (try addressID(a), try addressID(b))
+        guard let from, let to else { return BetweenPage(items: [], nextCursor: nil) }
+        let directions = bothWays && from != to ? "((f.sender_id = ?1 AND f.receiver_id = ?2) OR (f.sender_id = ?2 AND f.receiver_id = ?1))"
+                                                : "f.sender_id = ?1 AND f.receiver_id = ?2"
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT f.tx_id, f.height, f.amount, t.txid, f.sender_id FROM transfers f JOIN transactions t ON t.id = f.tx_id
+            WHERE \(directions) AND (f.height < ?3 OR (f.height = ?3 AND f.tx_id < ?4))
+            ORDER BY f.height DESC, f.tx_id DESC, f.sender_id LIMIT ?5
+            """), arguments: [from, to, start.height, start.id, limit.map { $0 + 1 } ?? -1])
+        let shown = limit.map { Array(rows.prefix($0)) } ?? rows
+        let items = shown.map { r in
+            let forward = (r[4] as Int64) == from
+            return BetweenItem(txid: hash(r[3]).displayHex, height: r[1], from: forward ? a : b, to: forward ? b : a, amount: r[2])
         }
+        var next: String?
+        if let limit, rows.count > limit, let last = shown.last { next = Cursor(height: last[1], id: last[0]).text }
+        return BetweenPage(items: items, nextCursor: next)
     }
 
     /// - Throws: `QueryError.limitOutOfRange` for a limit outside `QueryLimits.page`.
     public func richest(limit: Int = 10) throws -> [AddressSummary] {
         try QueryLimits.check(limit)
-        return try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT address, balance, received, sent, tx_count, first_seen_height, last_seen_height FROM addresses
-                ORDER BY balance DESC, id LIMIT ?
-                """, arguments: [limit]).map {
-                AddressSummary(address: $0[0], balance: $0[1], received: $0[2], sent: $0[3], txCount: $0[4], firstSeenHeight: $0[5], lastSeenHeight: $0[6])
-            }
+        return try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT address, balance, received, sent, tx_count, first_seen_height, last_seen_height FROM addresses
+            ORDER BY balance DESC, id LIMIT ?
+            """), arguments: [limit]).map {
+            AddressSummary(address: $0[0], balance: $0[1], received: $0[2], sent: $0[3], txCount: $0[4], firstSeenHeight: $0[5], lastSeenHeight: $0[6])
         }
     }
 
     public func stats() throws -> Stats {
-        try db.read { db in
-            let byType = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, COUNT(*) FROM outputs GROUP BY type").map { ($0[0] as String, $0[1] as Int64) })
-            let utxo = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(value), 0) FROM outputs WHERE spent_by_tx IS NULL AND unspendable = 0")!
-            return Stats(
-                blocks: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM blocks WHERE in_best_chain = 1") ?? 0,
-                staleBlocks: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM blocks WHERE in_best_chain = 0") ?? 0,
-                transactions: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM transactions") ?? 0,
-                outputs: byType.values.reduce(0, +), outputsByType: byType, utxoCount: utxo[0], utxoValue: utxo[1],
-                addresses: try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM addresses") ?? 0,
-                tipHeight: try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1"),
-                network: network.name)
-        }
+        let byType = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db.cachedStatement(sql: "SELECT type, COUNT(*) FROM outputs GROUP BY type")).map { ($0[0] as String, $0[1] as Int64) })
+        let utxo = try Row.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*), COALESCE(SUM(value), 0) FROM outputs WHERE spent_by_tx IS NULL AND unspendable = 0"))!
+        return Stats(
+            blocks: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM blocks WHERE in_best_chain = 1")) ?? 0,
+            staleBlocks: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM blocks WHERE in_best_chain = 0")) ?? 0,
+            transactions: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM transactions")) ?? 0,
+            outputs: byType.values.reduce(0, +), outputsByType: byType, utxoCount: utxo[0], utxoValue: utxo[1],
+            addresses: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM addresses")) ?? 0,
+            tipHeight: try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1")),
+            network: network.name)
     }
 }
 
@@ -350,8 +383,8 @@ extension IndexQueries {
     /// transactions.
     package func latencies(count: Int, seed: UInt64 = 1) throws -> LatencyReport {
         let (addresses, pairs): ([String], [(String, String)]) = try db.read { db in
-            let total = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM addresses") ?? 0
-            let txs = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM transactions") ?? 0
+            let total = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM addresses")) ?? 0
+            let txs = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM transactions")) ?? 0
             var state = seed
             func random(_ bound: Int64) -> Int64 {
                 state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -359,7 +392,7 @@ extension IndexQueries {
             }
             var addresses = [String]()
             while addresses.count < count && total > 0 {
-                if let a = try String.fetchOne(db, sql: "SELECT address FROM addresses WHERE id >= ? ORDER BY id LIMIT 1", arguments: [random(total)]) {
+                if let a = try String.fetchOne(db.cachedStatement(sql: "SELECT address FROM addresses WHERE id >= ? ORDER BY id LIMIT 1"), arguments: [random(total)]) {
                     addresses.append(a)
                 }
             }
@@ -367,11 +400,11 @@ extension IndexQueries {
             var attempts = 0
             while pairs.count < count && txs > 0 && attempts < count * 20 {
                 attempts += 1
-                if let r = try Row.fetchOne(db, sql: """
+                if let r = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT ai.address, ao.address FROM inputs i JOIN outputs o ON o.tx_id = i.tx_id
                     JOIN addresses ai ON ai.id = i.address_id JOIN addresses ao ON ao.id = o.address_id
                     WHERE i.tx_id = (SELECT id FROM transactions WHERE id >= ? AND is_coinbase = 0 ORDER BY id LIMIT 1) LIMIT 1
-                    """, arguments: [random(txs)]) {
+                    """), arguments: [random(txs)]) {
                     pairs.append((r[0], r[1]))
                 }
             }
@@ -389,9 +422,9 @@ extension IndexQueries {
             return .init(count: n, p50Ms: times[n / 2], p99Ms: times[min(n - 1, n * 99 / 100)], maxMs: times[n - 1])
         }
         return LatencyReport(
-            address: try measure(addresses.count) { _ = try address(addresses[$0]) },
-            history: try measure(addresses.count) { _ = try history(addresses[$0], limit: 50) },
-            between: try measure(pairs.count) { _ = try between(pairs[$0].0, pairs[$0].1, limit: 50) })
+            address: try measure(addresses.count) { i in _ = try read { try $0.address(addresses[i]) } },
+            history: try measure(addresses.count) { i in _ = try read { try $0.history(addresses[i], limit: 50) } },
+            between: try measure(pairs.count) { i in _ = try read { try $0.between(pairs[i].0, pairs[i].1, limit: 50) } })
     }
 }
 
@@ -405,7 +438,9 @@ extension BlockInfo {
         try c.encode(chainWork, forKey: .chainWork); try c.encode(size, forKey: .size); try c.encode(weight, forKey: .weight)
         try c.encode(txCount, forKey: .txCount); try c.encode(file, forKey: .file); try c.encode(offset, forKey: .offset)
         try c.encode(status, forKey: .status); try c.encode(invalidReason, forKey: .invalidReason)
-        try c.encode(invalidDetail, forKey: .invalidDetail)
+        try c.encode(invalidDetail, forKey: .invalidDetail); try c.encode(version, forKey: .version)
+        try c.encode(merkleRoot, forKey: .merkleRoot); try c.encode(nonce, forKey: .nonce); try c.encode(difficulty, forKey: .difficulty)
+        try c.encode(medianTime, forKey: .medianTime); try c.encode(nextBest, forKey: .nextBest)
     }
 }
 

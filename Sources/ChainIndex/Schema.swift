@@ -11,7 +11,7 @@ package import GRDB
 ///   inputs and outputs are the address's; `transfers`: for each transaction, every
 ///   (input address, output address) pair with what the output address received, so
 ///   "from A to B" is one index range.
-/// - `meta`: the network and the root block.
+/// - `meta`: the network, the root block and the blocks folder's XOR key (`xor_key`, hex).
 package enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -106,6 +106,15 @@ package enum Schema {
             try db.execute(sql: """
                 ALTER TABLE blocks ADD COLUMN invalid_reason TEXT;
                 ALTER TABLE blocks ADD COLUMN invalid_detail TEXT;
+                """)
+        }
+        migrator.registerMigration("v3: raw bytes") { db in
+            // Where to read a transaction's bytes back: its file's path and the obfuscation
+            // key (the server's raw-transaction answers), and its offset in its block's bytes.
+            // Rows written before this migration have none; readers then decode the block.
+            try db.execute(sql: """
+                ALTER TABLE files ADD COLUMN path TEXT;
+                ALTER TABLE transactions ADD COLUMN offset INTEGER;
                 """)
         }
         return migrator

@@ -82,13 +82,7 @@ public enum ShowJSON {
             if !tx.isCoinbase { Script(input.scriptSig).writeASM(into: &scratch, decodingSighash: true) }
             i.ascii("script_sig_asm", scratch)
             i.number("sequence", Int(input.sequence))
-            i.key("witness")
-            i.out.append("[")
-            for (w, item) in input.witness.enumerated() {
-                if w > 0 { i.out.append(",") }
-                i.out.append(jsonHex: item)
-            }
-            i.out.append("]")
+            i.hexArray("witness", input.witness)
             i.optionalNumber("value", d.inputValues[index][n])
             i.close()
             o.out = i.out
@@ -122,16 +116,16 @@ public enum ShowJSON {
 }
 
 /// Writes one JSON object's members, handling commas and string escapes.
-struct JSONObject {
-    var out: OutputBuffer
+package struct JSONObject {
+    package var out: OutputBuffer
     var first = true
 
-    init(out: OutputBuffer) {
+    package init(out: OutputBuffer) {
         self.out = out
         self.out.append("{")
     }
 
-    mutating func key(_ name: StaticString) {
+    package mutating func key(_ name: StaticString) {
         out.reserve(name.utf8CodeUnitCount + 4)
         if !first { out.unsafeAppend(byte: UInt8(ascii: ",")) }
         first = false
@@ -140,25 +134,40 @@ struct JSONObject {
         out.unsafeAppend("\":")
     }
 
-    mutating func hex(_ name: StaticString, _ bytes: ArraySlice<UInt8>) { key(name); out.append(jsonHex: bytes) }
+    package mutating func hex(_ name: StaticString, _ bytes: ArraySlice<UInt8>) { key(name); out.append(jsonHex: bytes) }
+
+    /// An array of hex strings (a witness stack).
+    package mutating func hexArray(_ name: StaticString, _ items: [ArraySlice<UInt8>]) {
+        key(name)
+        out.append("[")
+        for (i, item) in items.enumerated() {
+            if i > 0 { out.append(",") }
+            out.append(jsonHex: item)
+        }
+        out.append("]")
+    }
 
     /// A string member whose bytes need no escaping (ASM, hex).
-    mutating func ascii(_ name: StaticString, _ bytes: [UInt8]) {
+    package mutating func ascii(_ name: StaticString, _ bytes: [UInt8]) {
         key(name)
         out.append("\"")
         bytes.withUnsafeBytes { out.append($0) }
         out.append("\"")
     }
 
-    mutating func raw(_ name: StaticString, _ value: String) { key(name); out.append(value) }
-    mutating func number(_ name: StaticString, _ value: Int) { key(name); out.append(decimal: Int64(value)) }
-    mutating func optionalNumber(_ name: StaticString, _ value: Int64?) {
+    package mutating func raw(_ name: StaticString, _ value: String) { key(name); out.append(value) }
+    package mutating func number(_ name: StaticString, _ value: Int) { key(name); out.append(decimal: Int64(value)) }
+    package mutating func optionalNumber(_ name: StaticString, _ value: Int64?) {
         key(name)
         if let value { out.append(decimal: value) } else { out.append("null") }
     }
-    mutating func bool(_ name: StaticString, _ value: Bool) { raw(name, value ? "true" : "false") }
-    mutating func string(_ name: StaticString, _ value: String) { key(name); out.append(jsonString: value) }
-    mutating func close() { out.append("}") }
+    package mutating func bool(_ name: StaticString, _ value: Bool) { raw(name, value ? "true" : "false") }
+    package mutating func string(_ name: StaticString, _ value: String) { key(name); out.append(jsonString: value) }
+    package mutating func optionalString(_ name: StaticString, _ value: String?) {
+        key(name)
+        if let value { out.append(jsonString: value) } else { out.append("null") }
+    }
+    package mutating func close() { out.append("}") }
 }
 
 extension OutputBuffer {

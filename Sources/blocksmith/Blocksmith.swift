@@ -12,15 +12,19 @@ struct Blocksmith: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blocksmith",
         abstract: "A toolkit for Bitcoin block data.",
-        subcommands: [Parse.self, Show.self, Verify.self, Index.self, Query.self])
+        subcommands: [Parse.self, Show.self, Verify.self, Index.self, Query.self, Serve.self])
 
     /// Exit status for usage and I/O problems (ArgumentParser's default is 64).
     static let usageExitCode: Int32 = 2
 
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch let code as ExitCode {
             terminate(code.rawValue)
         } catch let error as ToolError {

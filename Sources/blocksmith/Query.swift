@@ -88,7 +88,7 @@ struct Query: ParsableCommand {
         @Argument(help: "Block hash or height.") var block: String
         func run() throws {
             try answer {
-                let info = try settings.open().block(block)
+                let info: BlockInfo = try settings.open().read { try $0.block(block) }
                 try settings.output(info) { Query.describe(info) }
             }
         }
@@ -99,7 +99,7 @@ struct Query: ParsableCommand {
         @OptionGroup var options: QueryOptions
         @ParentCommand var parent: Query
         func run() throws {
-            guard let info = try settings.open().tip() else { throw ToolError("the index has no blocks") }
+            guard let info: BlockInfo = try settings.open().read({ try $0.tip() }) else { throw ToolError("the index has no blocks") }
             try settings.output(info) { Query.describe(info) }
         }
     }
@@ -111,7 +111,7 @@ struct Query: ParsableCommand {
         @Argument(help: "Transaction id.") var txid: String
         func run() throws {
             try answer {
-                let tx = try settings.open().transaction(txid)
+                let tx: TransactionInfo = try settings.open().read { try $0.transaction(txid) }
                 try settings.output(tx) {
                     "txid \(tx.txid)\nblock \(tx.blockHash) at height \(tx.height), position \(tx.position)\n"
                         + "fee \(tx.isCoinbase ? "none (coinbase)" : tx.fee.map(btcText) ?? "unknown"); size \(tx.size), weight \(tx.weight)\n\n"
@@ -138,7 +138,7 @@ struct Query: ParsableCommand {
         @OptionGroup var options: QueryOptions
         @ParentCommand var parent: Query
         @Argument(help: "The address.") var address: String
-        func run() throws { try answer { let s = try settings.open().address(address); try settings.output(s) { Query.summary(s) } } }
+        func run() throws { try answer { let s: AddressSummary = try settings.open().read { try $0.address(address) }; try settings.output(s) { Query.summary(s) } } }
     }
 
     struct HistoryQuery: QueryCommand {
@@ -150,7 +150,7 @@ struct Query: ParsableCommand {
         @Option(help: "Continue after this cursor (next_cursor of the previous page).") var after: String?
         func run() throws {
             try answer {
-                let page = try settings.open().history(address, limit: limit, after: after)
+                let page: HistoryPage = try settings.open().read { try $0.history(address, limit: limit, after: after) }
                 try settings.output(page) {
                     table(["height", "txid", "change"], page.items.map { ["\($0.height)", $0.txid, btcText($0.delta)] })
                         + (page.nextCursor.map { "more: --after \($0)\n" } ?? "")
@@ -167,7 +167,7 @@ struct Query: ParsableCommand {
         @Option(help: "The balance after this block height.") var atHeight: Int64?
         func run() throws {
             try answer {
-                let b = try settings.open().balance(address, atHeight: atHeight)
+                let b: Balance = try settings.open().read { try $0.balance(address, atHeight: atHeight) }
                 try settings.output(b) { "\(b.address) at height \(b.height): \(btcText(b.balance))\n" }
             }
         }
@@ -180,7 +180,7 @@ struct Query: ParsableCommand {
         @Argument(help: "The address.") var address: String
         func run() throws {
             try answer {
-                let items = try settings.open().utxos(address)
+                let items: [UTXO] = try settings.open().read { try $0.utxos(address) }
                 try settings.output(["items": items]) {
                     table(["height", "output", "value"], items.map { ["\($0.height)", "\($0.txid):\($0.vout)", btcText($0.value)] })
                 }
@@ -201,7 +201,7 @@ struct Query: ParsableCommand {
         @Option(help: "Continue after this cursor (next_cursor of the previous page).") var after: String?
         func run() throws {
             try answer {
-                let page = try settings.open().between(a, b, bothWays: bothWays, limit: limit, after: after)
+                let page: BetweenPage = try settings.open().read { try $0.between(a, b, bothWays: bothWays, limit: limit, after: after) }
                 try settings.output(page) {
                     table(["height", "txid", "from", "to", "amount"], page.items.map { ["\($0.height)", $0.txid, $0.from, $0.to, btcText($0.amount)] })
                         + (page.nextCursor.map { "more: --after \($0)\n" } ?? "")
@@ -217,7 +217,7 @@ struct Query: ParsableCommand {
         @Option(help: "How many.") var limit = 10
         func run() throws {
             try answer {
-                let items = try settings.open().richest(limit: limit)
+                let items: [AddressSummary] = try settings.open().read { try $0.richest(limit: limit) }
                 try settings.output(["items": items]) {
                     table(["address", "balance", "transactions"], items.map { [$0.address, btcText($0.balance), "\($0.txCount)"] })
                 }
@@ -230,13 +230,14 @@ struct Query: ParsableCommand {
         @OptionGroup var options: QueryOptions
         @ParentCommand var parent: Query
         func run() throws {
-            let s = try settings.open().stats()
+            let s: Stats = try settings.open().read { try $0.stats() }
             try settings.output(s) {
-                table(["field", "value"], [["network", s.network], ["blocks (best chain)", "\(s.blocks)"], ["stale blocks", "\(s.staleBlocks)"],
-                                           ["tip height", s.tipHeight.map(String.init) ?? "-"], ["transactions", "\(s.transactions)"],
-                                           ["outputs", "\(s.outputs)"], ["unspent outputs", "\(s.utxoCount)"],
-                                           ["value in unspent outputs", btcText(s.utxoValue)], ["addresses", "\(s.addresses)"]]
-                      + s.outputsByType.sorted { $0.key < $1.key }.map { ["outputs: \($0.key)", "\($0.value)"] })
+                var rows: [[String]] = [["network", s.network], ["blocks (best chain)", "\(s.blocks)"], ["stale blocks", "\(s.staleBlocks)"]]
+                rows.append(["tip height", s.tipHeight.map { String($0) } ?? "-"])
+                rows += [["transactions", "\(s.transactions)"], ["outputs", "\(s.outputs)"], ["unspent outputs", "\(s.utxoCount)"]]
+                rows += [["value in unspent outputs", btcText(s.utxoValue)], ["addresses", "\(s.addresses)"]]
+                let byType: [[String]] = s.outputsByType.sorted { $0.key < $1.key }.map { ["outputs: \($0.key)", "\($0.value)"] }
+                return table(["field", "value"], rows + byType)
             }
         }
     }

@@ -25,36 +25,36 @@ import BlockFile
         #expect(report.orphans == 0)
 
         let q = try IndexQueries(pool), r = try IndexQueries(reference)
-        #expect(try q.block("0").hash == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f")
-        #expect(try q.block("170").hash == "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee")
-        #expect(try q.tip()?.height == 589)
+        #expect(try q.read { try $0.block("0") }.hash == "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f")
+        #expect(try q.read { try $0.block("170") }.hash == "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee")
+        #expect(try q.read { try $0.tip() }?.height == 589)
         // The first bitcoin payment: block 170's second transaction spends block 9's coinbase.
-        let payment = try q.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16")
+        let payment = try q.read { try $0.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16") }
         #expect(payment.height == 170 && payment.fee == 0)
         #expect(payment.inputs.map(\.value) == [50 * Limits.coin])
         #expect(payment.inputs.map(\.address) == ["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"])
         #expect(payment.outputs.map(\.value) == [10 * Limits.coin, 40 * Limits.coin])
-        #expect(try q.transaction("0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9").height == 9)
+        #expect(try q.read { try $0.transaction("0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9") }.height == 9)
         // Known early addresses.
-        #expect(try q.address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").balance == 50 * Limits.coin)  // genesis, credited
-        #expect(try q.address("1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3").received == 10 * Limits.coin)  // Hal Finney
+        #expect(try q.read { try $0.address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa") }.balance == 50 * Limits.coin)  // genesis, credited
+        #expect(try q.read { try $0.address("1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") }.received == 10 * Limits.coin)  // Hal Finney
         // Block 9's coinbase key, in blocks 0-589 (worked out independently with a short
         // Python script over the raw file): transactions at heights 9, 170, 181, 182, 183 and
         // 248; 195 BTC in, 177 BTC out.
-        let satoshi = try q.address("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S")
+        let satoshi = try q.read { try $0.address("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S") }
         #expect(satoshi.txCount == 6 && satoshi.firstSeenHeight == 9 && satoshi.lastSeenHeight == 248)
         #expect(satoshi.received == 195 * Limits.coin && satoshi.sent == 177 * Limits.coin && satoshi.balance == 18 * Limits.coin)
         // The genesis output is credited but never spendable: not in the UTXO set.
-        let stats = try q.stats()
+        let stats = try q.read { try $0.stats() }
         #expect(stats.blocks == 590 && stats.utxoValue == 589 * 50 * Limits.coin)
-        #expect(try q.utxos("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").isEmpty)
+        #expect(try q.read { try $0.utxos("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa") }.isEmpty)
         // Identical to the plain file's index.
-        #expect(try json(stats) == json(r.stats()))
-        #expect(try json(q.richest(limit: 1000)) == json(r.richest(limit: 1000)))
+        #expect(try json(stats) == json(r.read { try $0.stats() }))
+        #expect(try json(q.read { try $0.richest(limit: 1000) }) == json(r.read { try $0.richest(limit: 1000) }))
         let addresses = try pool.read { try String.fetchAll($0, sql: "SELECT address FROM addresses ORDER BY address") }
         #expect(addresses.count == 603)
         for address in addresses {
-            #expect(try json(q.address(address)) == json(r.address(address)))
+            #expect(try json(q.read { try $0.address(address) }) == json(r.read { try $0.address(address) }))
         }
         // A re-run finds nothing new.
         let again = try index([folder], into: pool)
@@ -65,7 +65,7 @@ import BlockFile
         let db = try DatabaseQueue()
         let report = try index([Fixtures.url("blocks/mainnet-000001-000255.blk")], into: db)
         #expect(report.tipHeight == 255)
-        #expect(try IndexQueries(db).block("1").hash == "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048")
+        #expect(try IndexQueries(db).read { try $0.block("1") }.hash == "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048")
     }
 
     @Test func garbageBetweenBlocksIsSkippedWithAWarning() throws {
@@ -113,8 +113,8 @@ import BlockFile
         let db = try DatabaseQueue()
         try index([folder], into: db, batch: 250)
         let q = try IndexQueries(db)
-        let stats = try q.stats()
-        #expect(try q.tip()?.hash == ledger["tip_hash"] as? String)
+        let stats = try q.read { try $0.stats() }
+        #expect(try q.read { try $0.tip() }?.hash == ledger["tip_hash"] as? String)
         #expect(stats.tipHeight == (ledger["tip_height"] as! NSNumber).int64Value)
         #expect(stats.transactions == (ledger["transactions"] as! NSNumber).int64Value)
         #expect(stats.outputs == (ledger["outputs"] as! NSNumber).int64Value)
@@ -127,10 +127,10 @@ import BlockFile
         let inputs = try db.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM inputs") }
         #expect(inputs.map { $0 + stats.blocks } == (ledger["inputs"] as! NSNumber).int64Value)
         let richest = (ledger["richest"] as! [[String: Any]]).map { "\($0["address"]!) \($0["balance"]!)" }
-        #expect(try q.richest(limit: richest.count).map { "\($0.address) \($0.balance)" } == richest)
+        #expect(try q.read { try $0.richest(limit: richest.count) }.map { "\($0.address) \($0.balance)" } == richest)
         for sample in ledger["sample"] as! [[String: Any]] {
             let address = sample["address"] as! String
-            let summary = try q.address(address)
+            let summary = try q.read { try $0.address(address) }
             #expect(summary.balance == (sample["balance"] as! NSNumber).int64Value, "\(address)")
             #expect(summary.received == (sample["received"] as! NSNumber).int64Value, "\(address)")
             #expect(summary.sent == (sample["sent"] as! NSNumber).int64Value, "\(address)")
@@ -162,13 +162,13 @@ import BlockFile
         let q = try IndexQueries(db)
         // Equal work: the first seen (a2) wins; b2 is kept as stale.
         #expect(report.tipHash == a2.hash && report.tipHeight == 102)
-        #expect(try q.block(b2.hash.displayHex).inBestChain == false)
-        #expect(try q.address(Miner.address(9)).balance == 30 * Limits.coin)
-        #expect(try q.address(Miner.address(2)).balance == 19 * Limits.coin)
-        #expect(try q.address(Miner.address(2)).txCount == 2)
-        #expect(try q.transaction(pay.txid.displayHex).fee == Limits.coin)
-        #expect(try q.between(Miner.address(2), Miner.address(9)).items.map(\.amount) == [30 * Limits.coin])
-        #expect(try q.stats().utxoCount == 104)  // g, the filler, a2's coinbase, and the two outputs of pay
+        #expect(try q.read { try $0.block(b2.hash.displayHex) }.inBestChain == false)
+        #expect(try q.read { try $0.address(Miner.address(9)) }.balance == 30 * Limits.coin)
+        #expect(try q.read { try $0.address(Miner.address(2)) }.balance == 19 * Limits.coin)
+        #expect(try q.read { try $0.address(Miner.address(2)) }.txCount == 2)
+        #expect(try q.read { try $0.transaction(pay.txid.displayHex) }.fee == Limits.coin)
+        #expect(try q.read { try $0.between(Miner.address(2), Miner.address(9)) }.items.map(\.amount) == [30 * Limits.coin])
+        #expect(try q.read { try $0.stats() }.utxoCount == 104)  // g, the filler, a2's coinbase, and the two outputs of pay
 
         // A later file brings a heavier branch on b2, and an orphan.
         let b3 = Miner.block(after: b2.hash, time: 1_600_100_700, [Miner.coinbase(height: 103, tag: 1, to: 5)])
@@ -178,23 +178,23 @@ import BlockFile
         report = try index([folder], into: db)
         #expect(report.disconnected == 1 && report.connected == 3 && report.orphans == 1)
         #expect(report.tipHash == b4.hash && report.tipHeight == 104)
-        #expect(try q.block(a2.hash.displayHex).inBestChain == false)
-        #expect(try q.block("102").hash == b2.hash.displayHex)
+        #expect(try q.read { try $0.block(a2.hash.displayHex) }.inBestChain == false)
+        #expect(try q.read { try $0.block("102") }.hash == b2.hash.displayHex)
         // a2 is undone: its payment is gone, block 1's coinbase is unspent again.
-        #expect(try q.address(Miner.address(9)).txCount == 0)
-        #expect(try q.address(Miner.address(2)).balance == 50 * Limits.coin)
-        #expect(try q.utxos(Miner.address(2)).map(\.txid) == [cb1.txid.displayHex])
-        #expect(throws: QueryError.notFound("transaction \(pay.txid.displayHex) in the best chain")) { try q.transaction(pay.txid.displayHex) }
-        #expect(try q.address(Miner.address(4)).balance == 50 * Limits.coin)
-        #expect(try q.address(Miner.address(7)).txCount == 0)  // the orphan's coinbase is not indexed
-        #expect(try q.stats().utxoCount == 105)  // g, a1, the filler, b2, b3, b4
+        #expect(try q.read { try $0.address(Miner.address(9)) }.txCount == 0)
+        #expect(try q.read { try $0.address(Miner.address(2)) }.balance == 50 * Limits.coin)
+        #expect(try q.read { try $0.utxos(Miner.address(2)) }.map(\.txid) == [cb1.txid.displayHex])
+        #expect(throws: QueryError.notFound("transaction \(pay.txid.displayHex) in the best chain")) { try q.read { try $0.transaction(pay.txid.displayHex) } }
+        #expect(try q.read { try $0.address(Miner.address(4)) }.balance == 50 * Limits.coin)
+        #expect(try q.read { try $0.address(Miner.address(7)) }.txCount == 0)  // the orphan's coinbase is not indexed
+        #expect(try q.read { try $0.stats() }.utxoCount == 105)  // g, a1, the filler, b2, b3, b4
 
         // Indexing the same files from scratch gives the same answers.
         let fresh = try DatabaseQueue()
         try index([folder], into: fresh)
         let f = try IndexQueries(fresh)
-        #expect(try json(f.stats()) == json(q.stats()))
-        #expect(try json(f.richest(limit: 100)) == json(q.richest(limit: 100)))
+        #expect(try json(f.read { try $0.stats() }) == json(q.read { try $0.stats() }))
+        #expect(try json(f.read { try $0.richest(limit: 100) }) == json(q.read { try $0.richest(limit: 100) }))
     }
 
     @Test func rootHeightFromBIP34OrZero() throws {
@@ -221,53 +221,53 @@ import BlockFile
 
     @Test func addressesAreValidated() throws {
         let q = try IndexQueries(Self.db)
-        #expect(throws: QueryError.self) { try q.address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb") }  // checksum
-        #expect(throws: QueryError.self) { try q.address("not an address") }
+        #expect(throws: QueryError.self) { try q.read { try $0.address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb") } }  // checksum
+        #expect(throws: QueryError.self) { try q.read { try $0.address("not an address") } }
         let testnet = Script([0x76, 0xa9, 20] + [UInt8](repeating: 1, count: 20) + [0x88, 0xac]).pattern.address(on: .testnet3)!.text
         do {
-            _ = try q.address(testnet)
+            _ = try q.read { try $0.address(testnet) }
             Issue.record("a testnet address was accepted")
         } catch let error as QueryError {
             #expect(error.description == "\(testnet) is a testnet3 address, but this index is of mainnet")
         }
-        #expect(try q.address("1BitcoinEaterAddressDontSendf59kuE").txCount == 0)  // valid, never seen
+        #expect(try q.read { try $0.address("1BitcoinEaterAddressDontSendf59kuE") }.txCount == 0)  // valid, never seen
     }
 
     @Test func historyPagesAreStableAndComplete() throws {
         let q = try IndexQueries(Self.db)
         let address = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
-        let all = try q.history(address, limit: 1000).items
+        let all = try q.read { try $0.history(address, limit: 1000) }.items
         #expect(all.count == 6)
         var paged = [HistoryPage.Item]()
         var cursor: String?
         repeat {
-            let page = try q.history(address, limit: 1, after: cursor)
+            let page = try q.read { try $0.history(address, limit: 1, after: cursor) }
             paged += page.items
             cursor = page.nextCursor
         } while cursor != nil
         #expect(paged.map(\.txid) == all.map(\.txid))
         #expect(all.map(\.height) == [248, 183, 182, 181, 170, 9])
-        #expect(all.reduce(0) { $0 + $1.delta } == (try q.address(address)).balance)
+        #expect(all.reduce(0) { $0 + $1.delta } == (try q.read { try $0.address(address) }).balance)
     }
 
     @Test func balanceAtHeight() throws {
         let q = try IndexQueries(Self.db)
         let address = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
-        #expect(try q.balance(address, atHeight: 8).balance == 0)
-        #expect(try q.balance(address, atHeight: 9).balance == 50 * Limits.coin)
-        #expect(try q.balance(address, atHeight: 169).balance == 50 * Limits.coin)  // block 9's coinbase only
-        #expect(try q.balance(address, atHeight: 170).balance == 40 * Limits.coin)  // 10 to Hal, 40 back
-        #expect(try q.balance(address).balance == (try q.address(address)).balance)
-        #expect(try q.utxos(address).reduce(0) { $0 + $1.value } == (try q.address(address)).balance)
+        #expect(try q.read { try $0.balance(address, atHeight: 8) }.balance == 0)
+        #expect(try q.read { try $0.balance(address, atHeight: 9) }.balance == 50 * Limits.coin)
+        #expect(try q.read { try $0.balance(address, atHeight: 169) }.balance == 50 * Limits.coin)  // block 9's coinbase only
+        #expect(try q.read { try $0.balance(address, atHeight: 170) }.balance == 40 * Limits.coin)  // 10 to Hal, 40 back
+        #expect(try q.read { try $0.balance(address) }.balance == (try q.read { try $0.address(address) }).balance)
+        #expect(try q.read { try $0.utxos(address) }.reduce(0) { $0 + $1.value } == (try q.read { try $0.address(address) }).balance)
     }
 
     @Test func betweenBothWays() throws {
         let q = try IndexQueries(Self.db)
         let (satoshi, hal) = ("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3")
-        #expect(try q.between(satoshi, hal).items.map(\.amount) == [10 * Limits.coin])
-        #expect(try q.between(hal, satoshi).items.isEmpty)
-        #expect(try q.between(hal, satoshi, bothWays: true).items.map(\.txid) == ["f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"])
+        #expect(try q.read { try $0.between(satoshi, hal) }.items.map(\.amount) == [10 * Limits.coin])
+        #expect(try q.read { try $0.between(hal, satoshi) }.items.isEmpty)
+        #expect(try q.read { try $0.between(hal, satoshi, bothWays: true) }.items.map(\.txid) == ["f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"])
         // change back to the sender counts as from A to A
-        #expect(try q.between(satoshi, satoshi).items.last?.amount == 40 * Limits.coin)  // block 170's change
+        #expect(try q.read { try $0.between(satoshi, satoshi) }.items.last?.amount == 40 * Limits.coin)  // block 170's change
     }
 }

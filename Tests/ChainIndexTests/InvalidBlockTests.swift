@@ -24,11 +24,11 @@ import BlockFile
     /// best chain (not where its blocks lie in the files, nor how many stale blocks there are).
     static func totals(_ db: any DatabaseReader) throws -> [String] {
         let q = try IndexQueries(db)
-        let tip = try #require(try q.tip())
-        let s = try q.stats()
+        let tip = try #require(try q.read { try $0.tip() })
+        let s = try q.read { try $0.stats() }
         return ["tip \(tip.hash) \(tip.height!)", "blocks \(s.blocks) transactions \(s.transactions) outputs \(s.outputs)",
                 "utxo \(s.utxoCount) \(s.utxoValue) addresses \(s.addresses) \(s.outputsByType.sorted { $0.key < $1.key })",
-                try json(q.richest(limit: 1000))]
+                try json(q.read { try $0.richest(limit: 1000) })]
     }
 
     @Test(arguments: CraftedBlocks.cases.map(\.name))
@@ -47,11 +47,11 @@ import BlockFile
         #expect(report.invalid.first?.hash == crafted.block.hash)
         #expect(report.invalid.first?.file == "blk00001.dat" && report.invalid.first?.offset == 0)
         let q = try IndexQueries(db)
-        let info = try q.block(crafted.block.hash.displayHex)
+        let info = try q.read { try $0.block(crafted.block.hash.displayHex) }
         #expect(info.status == "invalid" && info.invalidReason == crafted.rule && !info.inBestChain, "\(name)")
-        let child = try q.block(crafted.child.hash.displayHex)
+        let child = try q.read { try $0.block(crafted.child.hash.displayHex) }
         #expect(child.status == "invalid" && child.invalidReason == "bad-prevblk", "\(name)")
-        #expect(try q.stats().tipHeight == 102)
+        #expect(try q.read { try $0.stats() }.tipHeight == 102)
 
         // The next valid block still connects, and everything is as if the crafted ones never were.
         Miner.write([CraftedBlocks.next], to: folder, file: 2)
@@ -62,12 +62,12 @@ import BlockFile
         let (sum, negative) = try db.read { db in
             (try Int64.fetchOne(db, sql: "SELECT SUM(balance) FROM addresses")!, try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM addresses WHERE balance < 0")!)
         }
-        #expect(sum == (try q.stats()).utxoValue && negative == 0)
+        #expect(sum == (try q.read { try $0.stats() }).utxoValue && negative == 0)
         // A run from scratch over the same files agrees.
         let fresh = try DatabaseQueue()
         try index([folder], into: fresh)
         #expect(try Self.totals(fresh) == Self.totals(db))
-        #expect(try IndexQueries(fresh).block(crafted.block.hash.displayHex).invalidReason == crafted.rule)
+        #expect(try IndexQueries(fresh).read { try $0.block(crafted.block.hash.displayHex) }.invalidReason == crafted.rule)
     }
 
     /// `[cb, x, y, y]` has the hash of `[cb, x, y]`: the mutated copy is refused, and the valid
@@ -88,9 +88,9 @@ import BlockFile
             Miner.write([valid], to: folder, file: 1)
             let report = try index([folder], into: db)
             #expect(report.tipHash == valid.hash && report.tipHeight == 103, "together: \(together)")
-            let info = try IndexQueries(db).block(valid.hash.displayHex)
+            let info = try IndexQueries(db).read { try $0.block(valid.hash.displayHex) }
             #expect(info.status == "best-chain" && info.invalidReason == nil && info.file == "blk00001.dat")
-            #expect(try IndexQueries(db).block("103").txCount == 3)
+            #expect(try IndexQueries(db).read { try $0.block("103") }.txCount == 3)
         }
     }
 
@@ -115,7 +115,7 @@ import BlockFile
         // fork1 has as much work as the old tip but came later: the old tip wins again.
         #expect(report.tipHash == tip.hash)
         #expect(try Self.totals(db) == valid)
-        #expect(try IndexQueries(db).block(fork1.hash.displayHex).status == "stale")
+        #expect(try IndexQueries(db).read { try $0.block(fork1.hash.displayHex) }.status == "stale")
     }
 
     /// When the chain starts at a genesis block, its coinbase is unspendable (as in Core) and
