@@ -212,6 +212,9 @@ public final class ChainIndexer {
         var height: Int64?, inBest: Bool, invalidReason: String?
     }
 
+    /// The parent the tree gives a stored root whose real parent arrived later (no block hashes to it).
+    static let outsideTheChain = Hash256(wireBytes: [UInt8](repeating: 0xff, count: 32))!
+
     /// Core's reason for a block whose ancestor is invalid (`BLOCK_FAILED_CHILD`).
     static let invalidAncestor = "bad-prevblk"
 
@@ -232,12 +235,19 @@ public final class ChainIndexer {
             }
         }
         guard !stored.isEmpty else { return }
+        // The chain's root is fixed by the first run. When its parent turns up later, the
+        // root stays a root: what comes before it is outside the chain (and cannot make the
+        // chain invalid), so it is linked in the tree to a parent no block has.
+        let storedRoot = try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'root'") }
+        if let storedRoot, let known = Hash256(displayHex: storedRoot),
+           let i = headers.firstIndex(where: { $0.hash == known }), headers[i].previous != .zero {
+            headers[i].previous = Self.outsideTheChain
+        }
         var tree = BlockTree(headers: headers)
         headers = []
         let network = ChainParameters.known(name: try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'network'") } ?? "") ?? .mainnet
         // The chain's root: kept from earlier runs, else the one whose tree holds the most work.
         let roots = tree.roots
-        let storedRoot = try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'root'") }
         let root: Int
         if let storedRoot, let known = Hash256(displayHex: storedRoot), let i = tree.index(of: known) {
             root = i

@@ -210,6 +210,31 @@ import BlockFile
         }
         #expect(warnings.count == 1 && warnings[0].contains("height is unknown"))
     }
+
+    /// Found by FuzzIndex: a chain indexed from a root whose parent was missing, then a later
+    /// file with that parent, itself on top of an invalid block. The root stays the root, its
+    /// chain stays valid and grows, and the late blocks are left out as orphans.
+    @Test func aLateParentOfTheRootDoesNotInvalidateTheChain() throws {
+        let bytes = Fixtures.bytes("fuzz/index-late-invalid-parent.bin")
+        let cut = 2469  // where the fuzzer split it: the second file starts at a magic
+        #expect(bytes[cut] == 0xf9 && bytes[cut + 1] == 0xbe)
+        let folder = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let db = try DatabaseQueue()
+        let indexer = try ChainIndexer(database: db)
+        indexer.batchSize = 7
+        FileManager.default.createFile(atPath: folder.appendingPathComponent("blk00000.dat").path, contents: Data(bytes[..<cut]))
+        #expect(try indexer.index(BlocksFolder(paths: [folder.path])).tipHeight == 2)
+        FileManager.default.createFile(atPath: folder.appendingPathComponent("blk00001.dat").path, contents: Data(bytes[cut...]))
+        let report = try indexer.index(BlocksFolder(paths: [folder.path]))
+        #expect(report.tipHeight == 3)
+        try db.read { db in
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blocks WHERE in_best_chain = 1 AND invalid_reason IS NOT NULL") == 0)
+            let tipWork = try Data.fetchOne(db, sql: "SELECT work FROM blocks WHERE in_best_chain = 1 ORDER BY height DESC LIMIT 1")
+            let bestWork = try Data.fetchOne(db, sql: "SELECT MAX(work) FROM blocks WHERE invalid_reason IS NULL AND height IS NOT NULL")
+            #expect(tipWork == bestWork)
+        }
+    }
 }
 
 @Suite struct QueryTests {

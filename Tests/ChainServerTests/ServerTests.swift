@@ -212,6 +212,14 @@ import BlockFile
         #expect(try await server.get("/api/blocks/tip/height").text == "589")
     }
 
+    /// A request past its time limit is a 503 with the reason, and the server goes on.
+    @Test func timeLimit() async throws {
+        let server = try await RunningServer(db: ServerFixtures.early) { $0.timeLimit = .nanoseconds(1) }
+        let reply = try await server.get("/api/address/\(Self.satoshi)")
+        #expect(reply.status == 503 && (reply.object["error"] as? String)?.contains("time limit") == true, "\(reply.text)")
+        #expect(try await server.get("/health").text == "ok")
+    }
+
     @Test func cors() async throws {
         let plain = try await RunningServer(db: ServerFixtures.early)
         let without = try await plain.get("/api/blocks/tip/height", headers: ["Origin": "https://example.org"])
