@@ -33,7 +33,7 @@ public struct ChainServer: Sendable {
 
     /// The router with every route and the error and CORS middleware.
     public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
         if let origin = options.corsOrigin {
             router.add(middleware: CORSMiddleware(allowOrigin: .custom(origin), allowHeaders: [.accept, .contentType, .origin],
                                                   allowMethods: [.get, .post, .head, .options]))

@@ -80,6 +80,8 @@ import BlockFile
         #expect(try await server.get("/api/blocks/tip/height").text == "589")
         #expect(try await server.get("/api/blocks/tip/hash").text == "00000000b96305605f1eb5ab800024ff3fa260deedf6005e1e3987daa11d3935")
         #expect(try await server.get("/api/block-height/170").text == Self.block170)
+        let head = try await server.get("/api/block-height/170", method: "HEAD")
+        #expect(head.status == 200 && head.body.isEmpty && head.headers["content-length"] == "64")
         let block = try await server.get("/api/block/\(Self.block170)").object
         for field in ["id", "height", "version", "timestamp", "mediantime", "bits", "nonce", "difficulty", "merkle_root", "tx_count", "size", "weight", "previousblockhash"] {
             #expect(block.keys.contains(field), "\(field)")
