@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Export", targets: ["Export"]),
         .library(name: "ChainIndex", targets: ["ChainIndex"]),
         .library(name: "ChainServer", targets: ["ChainServer"]),
+        .library(name: "LearningChain", targets: ["LearningChain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -52,10 +53,19 @@ let package = Package(
                            .product(name: "Graphiti", package: "Graphiti"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
+        // BoringSSL's SHA-256 compression function, which swift-crypto links in (the miner's midstate).
+        .target(name: "CSHA256Compress"),
+        .target(
+            name: "LearningChain",
+            dependencies: ["BitcoinWire", "BitcoinScript", "Validation", "Export", "CSHA256Compress",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .executableTarget(
             name: "blocksmith",
             dependencies: [
-                "BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "Export", "ChainIndex", "ChainServer",
+                "BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "Export", "ChainIndex", "ChainServer", "LearningChain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -76,6 +86,10 @@ let package = Package(
         .testTarget(
             name: "ChainServerTests",
             dependencies: ["ChainServer", "ChainIndex", "BlockFile", "BitcoinWire", "TestFixtures"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "LearningChainTests",
+            dependencies: ["LearningChain", "Validation", "BitcoinWire", "TestFixtures"],
             swiftSettings: strict),
         .testTarget(
             name: "blocksmithTests",

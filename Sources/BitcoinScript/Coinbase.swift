@@ -36,3 +36,25 @@ extension Block {
         if bytes.endIndex - start >= 4 { runs.append(String(decoding: bytes[start...], as: UTF8.self)) }
     }
 }
+
+extension Script {
+    /// The data an OP_RETURN output carries: the bytes of every push after OP_RETURN, joined;
+    /// nil when the script is not OP_RETURN followed by pushes only.
+    public var nullData: [UInt8]? {
+        var instructions = self.instructions
+        guard case .op(0x6a)? = instructions.next() else { return nil }
+        var data = [UInt8]()
+        while let instruction = instructions.next() {
+            guard case let .push(_, bytes) = instruction else { return nil }
+            data += bytes
+        }
+        return data
+    }
+
+    /// `nullData` as text, when it is non-empty UTF-8 without control characters.
+    public var nullDataText: String? {
+        guard let data = nullData, !data.isEmpty, let text = String(validating: data, as: UTF8.self),
+              !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
+        return text
+    }
+}

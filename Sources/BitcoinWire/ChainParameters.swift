@@ -76,6 +76,13 @@ public struct ChainParameters: Sendable, Hashable, CustomStringConvertible {
     /// Blocks per difficulty window (`DifficultyAdjustmentInterval`).
     public var retargetInterval: Int64 { targetTimespan / targetSpacing }
 
+    /// How far past the node's clock a block's time may be (Core `MAX_FUTURE_BLOCK_TIME`: two
+    /// hours, twelve ten-minute spacings), scaled to this network's spacing.
+    public var maxFutureBlockTime: Int64 { 12 * targetSpacing }
+
+    /// Blocks whose median time a new block must exceed (Core `CBlockIndex::nMedianTimeSpan`).
+    public static let medianTimeSpan = 11
+
     /// The new coins a block at `height` may create (Core `GetBlockSubsidy`): 50 BTC, halved
     /// every `halvingInterval` blocks, zero after 64 halvings.
     public func subsidy(atHeight height: Int64) -> Int64 {
@@ -100,7 +107,7 @@ public struct ChainParameters: Sendable, Hashable, CustomStringConvertible {
     public static let bip34ImpliesBIP30Limit: Int64 = 1_983_702
 
     /// The networks Bitcoin Core knows, each with its own magic.
-    public static let known: [ChainParameters] = [.mainnet, .testnet3, .testnet4, .signet, .regtest]
+    public static let known: [ChainParameters] = [.mainnet, .testnet3, .testnet4, .signet, .regtest, .learning]
 
     /// The known network whose blocks start with `magic`, if any.
     public static func known(magic: UInt32) -> ChainParameters? { known.first { $0.magic == magic } }
@@ -156,4 +163,19 @@ public struct ChainParameters: Sendable, Hashable, CustomStringConvertible {
         noRetargeting: true, allowsMinDifficultyBlocks: true, halvingInterval: 150,
         bip34Height: 1, bip34Hash: nil, segwitHeight: 0,
         pubkeyHashPrefix: 0x6f, scriptHashPrefix: 0xc4, bech32Prefix: "bcrt")
+
+    /// `blocksmith chain`'s learning network: Bitcoin's rules and formats, scaled so a laptop
+    /// finds a block every few seconds. A block every 5 s, retargeting every 20 blocks (a
+    /// 100 s window, clamped to 25–400 s as Core clamps to ¼–4×), a proof-of-work limit of
+    /// three leading hex zeros, a genesis block of five (the tutorial's difficulty), BIP34 from
+    /// the genesis block on. The limit keeps Core's retarget product (target × 400 s) inside
+    /// 256 bits, as mainnet's does.
+    public static let learning = ChainParameters(
+        name: "learning", magic: 0x938E_9FF0,  // f0 9f 8e 93: the UTF-8 bytes of a graduation cap
+        genesisHash: hash("00000f985cdd02b7e364fafe9f37ef6e4d3f19e86b853f26405806f3f1b9694c"),
+        powLimit: limit("000fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+        targetSpacing: 5, targetTimespan: 100,
+        noRetargeting: false, allowsMinDifficultyBlocks: false, halvingInterval: 210_000,
+        bip34Height: 0, bip34Hash: nil, segwitHeight: 0,
+        pubkeyHashPrefix: 0x6f, scriptHashPrefix: 0xc4, bech32Prefix: "lrn")
 }

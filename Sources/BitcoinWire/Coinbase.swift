@@ -63,3 +63,22 @@ extension Block {
     /// Virtual size: weight / 4, rounded up.
     public var virtualSize: Int { (weight + 3) / 4 }
 }
+
+extension Block {
+    /// The bytes a coinbase script must start with at `height` under BIP34 (Core's
+    /// `CScript() << nHeight`): OP_0 for 0, OP_1…OP_16 for 1–16, else a minimal push of the
+    /// height as a script number (little-endian, with a zero byte where the sign bit would be set).
+    public static func bip34Prefix(height: Int64) -> [UInt8] {
+        precondition(height >= 0, "heights are not negative")
+        if height == 0 { return [0x00] }
+        if height <= 16 { return [0x50 + UInt8(height)] }
+        var number = [UInt8]()
+        var rest = height
+        while rest > 0 {
+            number.append(UInt8(rest & 0xff))
+            rest >>= 8
+        }
+        if number.last! & 0x80 != 0 { number.append(0) }
+        return [UInt8(number.count)] + number
+    }
+}

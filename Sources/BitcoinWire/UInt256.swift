@@ -105,6 +105,38 @@ public struct UInt256: Sendable, Hashable, Comparable, CustomStringConvertible {
         return quotient
     }
 
+    /// Multiplication by a 64-bit number; `overflow` is true when the product needs more than
+    /// 256 bits (the result then holds its low 256 bits, as Core's `arith_uint256 *=` does).
+    public func multipliedReportingOverflow(by factor: UInt64) -> (partialValue: UInt256, overflow: Bool) {
+        var out = UInt256.zero
+        var carry: UInt64 = 0
+        for i in 0..<4 {
+            let (high, low) = self[i].multipliedFullWidth(by: factor)
+            let (sum, over) = low.addingReportingOverflow(carry)
+            out[i] = sum
+            carry = high &+ (over ? 1 : 0)
+        }
+        return (out, carry != 0)
+    }
+
+    /// The compact form ("nBits") of this number as a target (Core `arith_uint256::GetCompact`):
+    /// three bytes of mantissa and a size byte, rounding down.
+    public var compact: UInt32 {
+        var size = (bitWidth + 7) / 8
+        var mantissa: UInt32
+        if size <= 3 {
+            mantissa = UInt32(truncatingIfNeeded: l0 << UInt64(8 * (3 - size)))
+        } else {
+            mantissa = UInt32(truncatingIfNeeded: (self >> (8 * (size - 3))).l0)
+        }
+        // 0x00800000 is the sign bit: move the mantissa down a byte rather than set it.
+        if mantissa & 0x0080_0000 != 0 {
+            mantissa >>= 8
+            size += 1
+        }
+        return mantissa | UInt32(size) << 24
+    }
+
     /// 64 lowercase hex digits, most significant first (as Core prints targets and chain work).
     public var hex: String {
         [l3, l2, l1, l0].map { word in

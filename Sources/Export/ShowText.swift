@@ -81,6 +81,7 @@ public struct ShowText: Sendable {
             }
             line("  script", Hex.encode(output.scriptPubKey))
             line("  asm", Script(output.scriptPubKey).asm())
+            if let text = Script(output.scriptPubKey).nullDataText { line("  text", "\"\(text)\"") }
         }
         return out
     }

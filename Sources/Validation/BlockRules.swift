@@ -2,7 +2,7 @@ public import BitcoinWire
 import BitcoinScript
 
 /// A consensus rule a block broke: Core's reject reason, a sentence, and where.
-public struct RuleFailure: Error, Sendable, Equatable {
+public struct RuleFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// Core's reject reason, e.g. "high-hash", "bad-txnmrklroot", "bad-cb-missing".
     public let rule: String
     /// What was wrong.
@@ -15,6 +15,9 @@ public struct RuleFailure: Error, Sendable, Equatable {
         self.detail = detail
         self.offset = offset
     }
+
+    /// "reason: detail".
+    public var description: String { "\(rule): \(detail)" }
 }
 
 /// The checks every real block must pass on its own (Core `CheckBlock`, `CheckTransaction`,

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Several `blocksmith chain` nodes on loopback ports the OS picks, checked by waiting on
+conditions (never fixed sleeps):
+
+1. mine on one node: all converge on the same tip, /blockchain.json and chaindata/json/;
+2. split three nodes two against one, mine on both sides, rejoin: the heavier side wins;
+3. a peer's block with bad proof of work, the wrong nBits, a wrong merkle root, an unknown
+   parent, an old time is refused with Core's reason, and the node keeps its chain;
+4. a longer chain with less work (mined here in Python, an independent builder of the same
+   block format) is refused, over POST and over sync;
+5. SIGKILL a mining node, tear its last write, restart it: blk files, JSON view and tip agree;
+6. the chain's blk files pass `blocksmith verify`, `show` and `index`.
+
+    python3 tests/chain_nodes.py [--binary .build/release/blocksmith]
+"""
+import argparse, glob, hashlib, json, os, shutil, signal, struct, subprocess, sys, tempfile, time
+import urllib.error, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAGIC = bytes.fromhex("f09f8e93")
+LIMIT_BITS = 0x1F0FFFFF  # three leading hex zeros: the learning chain's proof-of-work limit
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def wait(condition, what, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if condition():
+                return True
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    check(False, f"timed out waiting for: {what}")
+    return False
+
+
+def http(base, path, body=None, method=None, headers=None):
+    """(status, bytes)."""
+    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method or ("POST" if data is not None else "GET"), headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def get(base, path):
+    status, body = http(base, path)
+    if status != 200:
+        raise ValueError(f"{path}: {status} {body[:200]}")
+    return json.loads(body)
+
+
+# --- an independent block builder (the format the README documents) -----------------------
+
+def sha256d(b):
+    return hashlib.sha256(hashlib.sha256(b).digest()).digest()
+
+
+def compact_target(bits):
+    return (bits & 0x7FFFFF) << (8 * ((bits >> 24) - 3))
+
+
+def script_number(n):
+    if n == 0:
+        return b"\x00"
+    if n <= 16:
+        return bytes([0x50 + n])
+    out = b""
+    while n:
+        out += bytes([n & 0xFF])
+        n >>= 8
+    if out[-1] & 0x80:
+        out += b"\x00"
+    return bytes([len(out)]) + out
+
+
+def coinbase(height, data, value=50 * 100_000_000):
+    script = script_number(height) + b"\x08" + struct.pack("<Q", 0)
+    data_script = b"\x6a" + bytes([len(data)]) + data
+    return (struct.pack("<I", 2) + b"\x01" + b"\x00" * 32 + b"\xff\xff\xff\xff" + bytes([len(script)]) + script
+            + b"\xff\xff\xff\xff" + b"\x02" + struct.pack("<q", value) + b"\x01\x51"
+            + struct.pack("<q", 0) + bytes([len(data_script)]) + data_script + struct.pack("<I", 0))
+
+
+def build(prev_hex, height, timestamp, bits, data, solve=True):
+    """A block on `prev_hex` (display order) whose hash meets its bits when `solve`, and
+    fails them otherwise."""
+    tx = coinbase(height, data)
+    merkle = sha256d(tx)
+    prefix = struct.pack("<I", 0x20000000) + bytes.fromhex(prev_hex)[::-1] + merkle + struct.pack("<II", timestamp, bits)
+    target = compact_target(bits)
+    nonce = 0
+    while True:
+        header = prefix + struct.pack("<I", nonce)
+        good = int.from_bytes(sha256d(header), "little") <= target
+        if good == solve:
+            return header + b"\x01" + tx
+        nonce += 1
+
+
+def block_hash(block):
+    return sha256d(block[:80])[::-1].hex()
+
+
+# --- nodes ------------------------------------------------------------------------------------
+
+class Node:
+    def __init__(self, binary, work, name, zeros=3):
+        self.binary, self.name = binary, name
+        self.dir = os.path.join(work, name)
+        self.log_path = os.path.join(work, name + ".log")
+        self.process = None
+        subprocess.run([binary, "chain", "init", "--dir", self.dir, "--zeros", str(zeros)], check=True, capture_output=True)
+
+    def start(self, *args):
+        self.log = open(self.log_path, "a")
+        self.process = subprocess.Popen([self.binary, "chain", "serve", "--dir", self.dir, "--bind", "127.0.0.1:0", "--threads", "1", *args],
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        self.url = None
+
+        def listening():
+            with open(self.log_path) as f:
+                for line in f.read().splitlines():
+                    if line.startswith("listening on http://127.0.0.1:"):
+                        self.url = line.split("listening on ")[1]
+            return self.url is not None and http(self.url, "/tip")[0] == 200
+        self.url = None
+        open(self.log_path, "a").close()
+        if not wait(listening, f"{self.name} listening"):
+            sys.exit(f"{self.name} did not start: {open(self.log_path).read()[-2000:]}")
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+        self.process = None
+
+    def tip(self):
+        return get(self.url, "/tip")
+
+    def peer(self, other):
+        status, body = http(self.url, "/peers", {"url": other.url})
+        check(status == 200, f"{self.name} POST /peers: {status} {body}")
+
+    def unpeer(self, other):
+        http(self.url, "/peers", {"url": other.url}, method="DELETE")
+
+    def generate(self, n, data=None):
+        body = {"blocks": n}
+        if data:
+            body["data"] = data
+        status, out = http(self.url, "/generate", body)
+        check(status == 200, f"{self.name} generate {n}: {status} {out[:300]}")
+        return json.loads(out) if status == 200 else []
+
+    def view_files(self):
+        files = sorted(glob.glob(os.path.join(self.dir, "json", "*.json")))
+        return [json.load(open(f)) for f in files]
+
+
+def same_tip(nodes):
+    tips = [n.tip()["hash"] for n in nodes]
+    return len(set(tips)) == 1
+
+
+def converge(nodes, what, timeout=60):
+    return wait(lambda: same_tip(nodes), what, timeout)
+
+
+def check_view(node, what):
+    """chaindata/json/, /blockchain.json, /tip and tip.json agree."""
+    chain = get(node.url, "/blockchain.json")
+    files = node.view_files()
+    tip = node.tip()
+    check(len(chain) == tip["height"] + 1, f"{what}: /blockchain.json has {len(chain)} blocks at height {tip['height']}")
+    check([b["hash"] for b in files] == [b["hash"] for b in chain], f"{what}: json/ files differ from /blockchain.json")
+    check(chain[-1]["hash"] == tip["hash"], f"{what}: /blockchain.json ends at the tip")
+    check(json.load(open(os.path.join(node.dir, "tip.json"))) == tip, f"{what}: tip.json is /tip")
+    for i, b in enumerate(chain):
+        header = bytes.fromhex(b["header"])
+        check(b["index"] == i and sha256d(header)[::-1].hex() == b["hash"], f"{what}: block {i} hash is its header's")
+        check(i == 0 or b["prev_hash"] == chain[i - 1]["hash"], f"{what}: block {i} links to {i - 1}")
+        check(int(b["hash"], 16) <= int(b["target"], 16), f"{what}: block {i} meets its target")
+    return chain
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/blocksmith"))
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="blocksmith-chain-")
+    nodes = []
+    try:
+        a, b, c = (Node(args.binary, work, n) for n in ("a", "b", "c"))
+        nodes += [a, b, c]
+        for n in nodes:
+            n.start()
+        genesis = {n.tip()["hash"] for n in nodes}
+        check(len(genesis) == 1, "same parameters, same genesis block, without a network")
+        for x in nodes:
+            for y in nodes:
+                if x is not y:
+                    x.peer(y)
+
+        print("== 1. mine on one node; all converge", flush=True)
+        hashes = a.generate(5, "hello from a")
+        check(len(hashes) == 5, "generate returns five hashes")
+        converge(nodes, "all three nodes on a's tip")
+        check(a.tip()["hash"] == hashes[-1], "a's tip is its last block")
+        views = [check_view(n, n.name) for n in nodes]
+        check(views[0] == views[1] == views[2], "the same /blockchain.json everywhere")
+        check(views[0][3]["data"] == "hello from a", "data travels in the block")
+        check(get(a.url, "/blockchain.json?from=2&limit=2") == views[0][2:4], "?from=&limit= pages")
+        raw = http(b.url, f"/blocks/{hashes[2]}.bin")[1]
+        check(block_hash(raw) == hashes[2], "GET /blocks/HASH.bin is the block")
+        check(get(c.url, f"/blocks/{hashes[2]}")["hash"] == hashes[2], "GET /blocks/HASH")
+
+        print("== 2. split two against one, mine both sides, rejoin", flush=True)
+        for x, y in ((a, c), (b, c)):
+            x.unpeer(y)
+            y.unpeer(x)
+        check(get(c.url, "/peers") == [], "c has no peers")
+        c.generate(3, "c alone")
+        a.generate(6, "a and b")
+        wait(lambda: b.tip()["hash"] == a.tip()["hash"], "b follows a during the split")
+        check(c.tip()["hash"] != a.tip()["hash"], "the sides differ during the split")
+        heavier = a.tip()
+        check(int(heavier["chainwork"], 16) > int(c.tip()["chainwork"], 16), "a's side has more work")
+        for x, y in ((a, c), (b, c)):
+            x.peer(y)
+            y.peer(x)
+        converge(nodes, "all on the heavier side after rejoining")
+        check(c.tip()["hash"] == heavier["hash"], "c reorganized to a's chain")
+        check("reorganized" in open(c.log_path).read(), "c logged its reorg")
+        for n in nodes:
+            check_view(n, f"{n.name} after the reorg")
+
+        print("== 3. bad blocks from a peer are refused", flush=True)
+        tip = a.tip()
+        tip_block = get(a.url, f"/blocks/{tip['hash']}")
+        height, t = tip["height"] + 1, tip_block["timestamp"] + 1
+        bits = int(tip_block["bits"], 16)
+        cases = {
+            "high-hash": build(tip["hash"], height, t, bits, b"bad pow", solve=False),
+            "bad-diffbits": build(tip["hash"], height, t, 0x2000FFFF, b"easier bits"),
+            "prev-blk-not-found": build("11" * 32, height, t, bits, b"orphan"),
+            "time-too-old": build(tip["hash"], height, get(a.url, f"/blocks/{get(a.url, '/blockchain.json')[-6]['hash']}")["timestamp"], bits, b"old"),
+        }
+        good = build(tip["hash"], height, t, bits, b"good")
+        bad_merkle = good[:80] + good[80:].replace(b"good", b"evil")
+        cases["bad-txnmrklroot"] = bad_merkle
+        for reason, block in cases.items():
+            status, body = http(a.url, "/blocks", block, headers={"Content-Type": "application/octet-stream"})
+            answer = json.loads(body) if body.startswith(b"{") else {}
+            check(status == 400 and answer.get("error") == reason, f"{reason}: got {status} {body[:200]}")
+            check(a.tip() == tip, f"a keeps its tip after {reason}")
+        status, body = http(a.url, "/mined", good.hex().encode())
+        check(status == 200 and json.loads(body)["hash"] == block_hash(good), f"POST /mined with a good block in hex: {status} {body[:200]}")
+        converge(nodes, "the good block reaches every node")
+        status, body = http(a.url, "/blocks", good)
+        check(status == 400 and json.loads(body)["error"] == "duplicate", "the same block again is a duplicate")
+        for path, data in (("/blocks", b"\x00" * 10), ("/generate", b"{\"blocks\": 100000}"), ("/generate", b"[]"),
+                           ("/peers", b"{\"url\": \"ftp://x\"}"), ("/blocks", b"zz" * 100)):
+            status, _ = http(a.url, path, data)
+            check(status == 400, f"POST {path} {data[:30]!r} is 400, got {status}")
+        for path in ("/headers?from=xyz", "/blockchain.json?limit=0", "/blockchain.json?from=-1", "/blocks/abc"):
+            check(http(a.url, path)[0] == 400, f"GET {path} is 400")
+        check(http(a.url, "/blocks/" + "00" * 32)[0] == 404, "an unknown block is 404")
+        check(http(a.url, "/blocks", b"\x00" * (9 * 1024 * 1024))[0] == 413, "a body over the limit is 413")
+
+        print("== 4. a longer chain with less work is refused", flush=True)
+        a.generate(42 - a.tip()["height"] if a.tip()["height"] < 42 else 1)
+        converge(nodes, "all at 42+")
+        heavy = a.tip()
+        chain = get(a.url, "/blockchain.json")
+        check(chain[-1]["bits"] != chain[1]["bits"], "a's chain retargeted to a harder target")
+        genesis_block = chain[0]
+        light, prev = [], genesis_block["hash"]
+        for i in range(1, heavy["height"] + 4):
+            block = build(prev, i, genesis_block["timestamp"] + 30 * i, LIMIT_BITS, b"light %d" % i)
+            light.append(block)
+            prev = block_hash(block)
+        light_work = (len(light) + 1) * (2**256 // (compact_target(LIMIT_BITS) + 1))
+        check(len(light) > heavy["height"] and light_work < int(heavy["chainwork"], 16), "the light chain is longer with less work")
+        status, body = http(a.url, "/blocks", light[0])
+        check(status == 400 and json.loads(body)["error"] == "too-little-chainwork", f"unrequested low-work block: {status} {body[:200]}")
+        d = Node(args.binary, work, "d")
+        nodes.append(d)
+        d.start()
+        for block in light:
+            status, body = http(d.url, "/blocks", block)
+            if status != 200:
+                check(False, f"d takes the light chain: {status} {body[:200]}")
+                break
+        check(d.tip()["height"] == len(light), "d holds the longer, lighter chain")
+        a.peer(d)
+        wait(lambda: "refused: too-little-chainwork" in open(a.log_path).read() or a.tip() != heavy, "a refuses d's chain")
+        check(a.tip() == heavy, "a keeps its heavier chain")
+        d.peer(a)
+        wait(lambda: d.tip()["hash"] == heavy["hash"], "d takes a's heavier, shorter chain")
+        a.unpeer(d)
+
+        print("== 5. SIGKILL while mining, a torn write, restart", flush=True)
+        e = Node(args.binary, work, "e")
+        nodes.append(e)
+        e.start("--mine")
+        wait(lambda: e.tip()["height"] >= 30, "e mines 30 blocks", timeout=120)
+        e.process.send_signal(signal.SIGKILL)
+        e.process.wait()
+        blk = os.path.join(e.dir, "blocks", "blk00000.dat")
+        with open(blk, "ab") as f:
+            f.write(MAGIC + struct.pack("<I", 300) + b"\x01" * 100)  # a block half written
+        e.start()
+        check("torn write" in open(e.log_path).read(), "the restart reports the torn write")
+        check_view(e, "e after SIGKILL and restart")
+        before = e.tip()["height"]
+        e.generate(2)
+        check(e.tip()["height"] == before + 2, "e mines on after the restart")
+        check_view(e, "e after mining again")
+
+        print("== 6. verify, show and index read the chain's blk files", flush=True)
+        for n in nodes:
+            n.stop()
+        files = sorted(glob.glob(os.path.join(a.dir, "blocks", "blk*.dat")))
+        out = subprocess.run([args.binary, "verify", *files], capture_output=True, text=True)
+        check(out.returncode == 0 and "0 failed" in out.stdout, f"verify: {out.stdout[-300:]} {out.stderr[-300:]}")
+        out = subprocess.run([args.binary, "show", files[0], "--block", "1"], capture_output=True, text=True)
+        check(out.returncode == 0 and "hello from a" in out.stdout, f"show: {out.stdout[-500:]} {out.stderr[-300:]}")
+        db = os.path.join(work, "index.sqlite")
+        out = subprocess.run([args.binary, "index", os.path.join(a.dir, "blocks"), "--db", db], capture_output=True, text=True)
+        check(out.returncode == 0, f"index: {out.stdout[-300:]} {out.stderr[-300:]}")
+        out = subprocess.run([args.binary, "query", "tip", "--db", db, "--json"], capture_output=True, text=True)
+        tip_row = json.loads(out.stdout) if out.returncode == 0 else {}
+        check(tip_row.get("hash") == heavy["hash"] or tip_row.get("height", -1) >= heavy["height"], f"index tip: {out.stdout[:300]} {out.stderr[:300]}")
+    finally:
+        for n in nodes:
+            try:
+                n.stop(signal.SIGKILL)
+            except Exception:
+                pass
+        if failures:
+            for n in nodes:
+                print(f"--- {n.name} log (end)\n" + open(n.log_path).read()[-3000:])
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        sys.exit(f"{len(failures)} failures")
+    print("chain nodes: all checks passed")
+
+
+if __name__ == "__main__":
+    main()
