@@ -2,7 +2,7 @@
 # make test   runs every test suite
 # make bench  runs the benchmark (see README, "Speed")
 # make fuzz   runs the decoder fuzzer for FUZZ_SECONDS (default 60)
-# make e2e    serve end to end with curl, and the explorer in headless chromium
+# make e2e    serve end to end with curl, the explorer in headless chromium, several chain nodes
 FUZZ_SECONDS ?= 60
 
 .PHONY: all test bench fuzz e2e clean
@@ -20,6 +20,7 @@ bench: all
 e2e: all
 	python3 tests/serve_e2e.py
 	python3 tests/explorer_browser.py
+	python3 tests/chain_nodes.py
 
 fuzz:
 	bash Fuzz/run.sh $(FUZZ_SECONDS)

@@ -46,20 +46,18 @@ let package = Package(
             dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strict),
-        .target(
-            name: "ChainServer",
-            dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "ChainIndex", "Export",
-                           .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "Graphiti", package: "Graphiti"),
-                           .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strict),
         // BoringSSL's SHA-256 compression function, which swift-crypto links in (the miner's midstate).
         .target(name: "CSHA256Compress"),
         .target(
             name: "LearningChain",
             dependencies: ["BitcoinWire", "BitcoinScript", "Validation", "Export", "CSHA256Compress",
-                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .target(
+            name: "ChainServer",
+            dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "ChainIndex", "Export", "LearningChain",
                            .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Graphiti", package: "Graphiti"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .executableTarget(

@@ -175,7 +175,14 @@ def same_tip(nodes):
 
 
 def converge(nodes, what, timeout=60):
-    return wait(lambda: same_tip(nodes), what, timeout)
+    done = wait(lambda: same_tip(nodes), what, timeout)
+    if not done:
+        for n in nodes:
+            print(f"  {n.name}: {n.tip()} peers {get(n.url, '/peers')}")
+        if os.environ.get("CHAIN_TEST_PAUSE"):
+            print("paused: " + " ".join(f"{n.name}={n.process.pid}" for n in nodes), flush=True)
+            time.sleep(int(os.environ["CHAIN_TEST_PAUSE"]))
+    return done
 
 
 def check_view(node, what):
@@ -225,6 +232,21 @@ def main():
         raw = http(b.url, f"/blocks/{hashes[2]}.bin")[1]
         check(block_hash(raw) == hashes[2], "GET /blocks/HASH.bin is the block")
         check(get(c.url, f"/blocks/{hashes[2]}")["hash"] == hashes[2], "GET /blocks/HASH")
+
+        print("== a block whose parent is missing: fetched from the sender", flush=True)
+        h = Node(args.binary, work, "h")
+        nodes.append(h)
+        h.start()
+        tip_raw = http(a.url, f"/blocks/{hashes[-1]}.bin")[1]
+        status, body = http(h.url, "/blocks", tip_raw)
+        check(status == 400 and json.loads(body)["error"] == "prev-blk-not-found", f"no sender named: {status} {body[:200]}")
+        status, body = http(h.url, "/blocks", tip_raw, headers={"X-Blocksmith-Peer": a.url})
+        check(status == 200 and json.loads(body)["tip"] == hashes[-1], f"the sender's chain fetched first: {status} {body[:300]}")
+        check(h.tip()["hash"] == hashes[-1], "h is on a's tip")
+        status, body = http(h.url, "/blocks", tip_raw, headers={"X-Blocksmith-Peer": "http://127.0.0.1:9"})
+        check(status == 400 and json.loads(body)["error"] == "duplicate", "a known block is a duplicate whoever sends it")
+        h.stop()
+        nodes.remove(h)
 
         print("== 2. split two against one, mine both sides, rejoin", flush=True)
         for x, y in ((a, c), (b, c)):
@@ -329,6 +351,22 @@ def main():
         check(e.tip()["height"] == before + 2, "e mines on after the restart")
         check_view(e, "e after mining again")
 
+        print("== the command line: chain sync, chain show, one process per folder", flush=True)
+        g = Node(args.binary, work, "g")
+        out = subprocess.run([args.binary, "chain", "sync", "--dir", g.dir, "--from", a.url], capture_output=True, text=True)
+        check(out.returncode == 0 and "synced from" in out.stdout, f"chain sync: {out.stdout} {out.stderr}")
+        out = subprocess.run([args.binary, "chain", "show", "--dir", g.dir], capture_output=True, text=True)
+        check(out.returncode == 0 and f"tip: height {a.tip()['height']}," in out.stdout, f"chain show after sync: {out.stdout[-300:]} {out.stderr}")
+        out = subprocess.run([args.binary, "chain", "show", "--dir", g.dir, "--json"], capture_output=True, text=True)
+        check(out.returncode == 0 and json.loads(out.stdout) == get(a.url, "/blockchain.json"), "chain show --json is /blockchain.json")
+        out = subprocess.run([args.binary, "chain", "mine", "--dir", a.dir], capture_output=True, text=True)
+        check(out.returncode == 2 and "another blocksmith process" in out.stderr, f"chain mine beside a running node: {out.returncode} {out.stderr}")
+        out = subprocess.run([args.binary, "chain", "mine", "--dir", g.dir, "--blocks", "2", "--data", "x" * 81], capture_output=True, text=True)
+        check(out.returncode == 2 and "80" in out.stderr, f"chain mine --data of 81 bytes: {out.returncode} {out.stderr}")
+        out = subprocess.run([args.binary, "chain", "init", "--dir", g.dir], capture_output=True, text=True)
+        check(out.returncode == 2 and "already holds a chain" in out.stderr, f"chain init twice: {out.stderr}")
+        check(json.load(open(os.path.join(a.dir, "peers.json"))) == get(a.url, "/peers"), "peers.json keeps the peer list")
+
         print("== 6. verify, show and index read the chain's blk files", flush=True)
         for n in nodes:
             n.stop()
@@ -344,6 +382,9 @@ def main():
         tip_row = json.loads(out.stdout) if out.returncode == 0 else {}
         check(tip_row.get("hash") == heavy["hash"] or tip_row.get("height", -1) >= heavy["height"], f"index tip: {out.stdout[:300]} {out.stderr[:300]}")
     finally:
+        if failures and os.environ.get("CHAIN_TEST_PAUSE"):
+            print("paused: " + " ".join(f"{n.name}={n.process.pid if n.process else None}" for n in nodes), flush=True)
+            time.sleep(int(os.environ["CHAIN_TEST_PAUSE"]))
         for n in nodes:
             try:
                 n.stop(signal.SIGKILL)

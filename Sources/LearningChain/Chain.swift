@@ -28,6 +28,13 @@ public struct Acceptance: Sendable {
     public let tipChanged: Bool
     /// Blocks taken off the best chain by a reorganization.
     public let disconnected: Int
+
+    package init(hash: BlockHash, height: Int64, tipChanged: Bool, disconnected: Int) {
+        self.hash = hash
+        self.height = height
+        self.tipChanged = tipChanged
+        self.disconnected = disconnected
+    }
 }
 
 /// A learning chain's state: every header and block the node accepted, the best chain, and
@@ -97,13 +104,27 @@ public final class Chain {
         }
         let chain = Chain(genesis: genesis, network: store.network, store: store, now: now)
         chain.log = log
+        // A block may be stored before its parent (its parent's header was known, its body not
+        // yet): such blocks wait for their parent, as Core's reindex does.
+        var waiting = [BlockHash: [Block]]()
         for bytes in stored.dropFirst() {
             guard let block = try? Block(decoding: bytes) else { continue }
-            do {
-                _ = try chain.accept(block, bytes: bytes, requested: true, fromStore: true)
-            } catch {
-                log("stored block \(block.header.hash) is not accepted again: \(error.rule) (\(error.detail))")
+            var queue = [block]
+            while let next = queue.popLast() {
+                do {
+                    _ = try chain.accept(next, requested: true, fromStore: true)
+                    queue += waiting.removeValue(forKey: next.header.hash) ?? []
+                } catch where error.rule == "prev-blk-not-found" {
+                    waiting[next.header.previousBlockHash, default: []].append(next)
+                } catch where error.rule == "duplicate" {
+                    continue
+                } catch {
+                    log("stored block \(next.header.hash) is not accepted again: \(error.rule) (\(error.detail))")
+                }
             }
+        }
+        for block in waiting.values.joined() {
+            log("stored block \(block.header.hash) is not accepted again: its parent \(block.header.previousBlockHash) is not stored")
         }
         try chain.writeView(from: 0)
         return chain
@@ -407,12 +428,14 @@ import Foundation
 
 extension Chain {
     /// The blocks without bodies on the way to `hash`, oldest first (what a sync downloads).
+    /// Bodies may arrive out of order (a child announced before its parent's body came), so
+    /// every block back to the first complete ancestor is looked at, not only the last ones.
     public func missingBodies(upTo hash: BlockHash) -> [BlockHash] {
         var missing = [BlockHash]()
         var e = entries[hash]
-        while let x = e, !x.hasData {
-            missing.append(x.hash)
-            e = entries[x.header.previousBlockHash]
+        while let x = e, !x.isComplete {
+            if !x.hasData { missing.append(x.hash) }
+            e = x.height > 0 ? entries[x.header.previousBlockHash] : nil
         }
         return missing.reversed()
     }

@@ -10,8 +10,9 @@ public final class Node: Sendable {
     public static let peerHeader = "X-Blocksmith-Peer"
     /// Headers asked for per request while syncing.
     static let headersPerRequest = 2000
-    /// Headers taken from one peer in one sync, at most.
-    static let headersPerSync = 1_000_000
+    /// Headers taken from one peer in one sync, at most (each is kept in memory; Core's
+    /// pre-sync of headers before storing them is not done here).
+    static let headersPerSync = 100_000
 
     private let chain: Mutex<Chain>
     private let peerList = Mutex<[String]>([])
@@ -28,10 +29,26 @@ public final class Node: Sendable {
     /// Where the node tells what happens (one line each).
     public let log: @Sendable (String) -> Void
 
+    /// Where the peer list is kept between runs (`DIR/peers.json`), if anywhere.
+    let peersFile: String?
+
     public init(chain: sending Chain, threads: Int, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        peersFile = chain.store.map { $0.directory.appendingPathComponent("peers.json").path }
         self.chain = Mutex(chain)
         self.threads = max(1, threads)
         self.log = log
+        if let peersFile, let data = FileManager.default.contents(atPath: peersFile),
+           let saved = try? JSONDecoder().decode([String].self, from: data) {
+            peerList.withLock { $0 = Array(saved.compactMap(PeerClient.normalize).prefix(Self.maximumPeers)) }
+        }
+    }
+
+    /// Peers a node keeps at most.
+    public static let maximumPeers = 64
+
+    private func savePeers(_ list: [String]) {
+        guard let peersFile, let data = try? JSONEncoder().encode(list) else { return }
+        try? data.write(to: URL(fileURLWithPath: peersFile), options: .atomic)
     }
 
     /// Runs `body` with the chain locked.
@@ -127,17 +144,24 @@ public final class Node: Sendable {
     @discardableResult
     public func addPeer(_ url: String) -> Bool {
         guard let peer = PeerClient.normalize(url), peer != self.url else { return false }
-        peerList.withLock { if !$0.contains(peer) { $0.append(peer) } }
-        return true
+        let list: [String]? = peerList.withLock { list in
+            guard !list.contains(peer), list.count < Self.maximumPeers else { return nil }
+            list.append(peer)
+            return list
+        }
+        if let list { savePeers(list) }
+        return list != nil || peers.contains(peer)
     }
 
     public func removePeer(_ url: String) -> Bool {
         guard let peer = PeerClient.normalize(url) else { return false }
-        return peerList.withLock { list in
+        let list: [String]? = peerList.withLock { list in
             let before = list.count
             list.removeAll { $0 == peer }
-            return list.count != before
+            return list.count != before ? list : nil
         }
+        if let list { savePeers(list) }
+        return list != nil
     }
 
     /// What one sync did.

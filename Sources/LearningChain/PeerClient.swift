@@ -6,14 +6,14 @@ import BitcoinWire
 
 /// What a node asks its peers over HTTP. Answers are only bytes to check: hashes, heights and
 /// work in them are never used.
-struct PeerClient: Sendable {
+package struct PeerClient: Sendable {
     /// Each request's time limit.
     var timeout: TimeInterval = 10
     /// The largest answer read (a headers page, a block in hex, a tip).
     static let maximumAnswer = 2 * Limits.maxBlockSerializedSize + 4096
 
     /// `http://HOST:PORT` (a trailing slash dropped), or nil for anything else.
-    static func normalize(_ url: String) -> String? {
+    package static func normalize(_ url: String) -> String? {
         var text = url.trimmingCharacters(in: .whitespaces)
         while text.hasSuffix("/") { text.removeLast() }
         guard text.count <= 200, let parsed = URL(string: text), parsed.scheme == "http", let host = parsed.host, !host.isEmpty,
@@ -30,16 +30,42 @@ struct PeerClient: Sendable {
     }
 
     func send(_ request: URLRequest, _ url: String) async throws -> Data {
-        let (data, response): (Data, URLResponse)
-        do { (data, response) = try await URLSession.shared.data(for: request) } catch {
-            throw ChainError.peer("\(url): \(error.localizedDescription)")
-        }
+        let (data, response) = try await Self.fetch(request, url: url, timeout: timeout)
         guard data.count <= Self.maximumAnswer else { throw ChainError.peer("\(url): an answer of \(data.count) bytes") }
         guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
             throw ChainError.peer("\(url): HTTP \(status) \(String(decoding: data.prefix(300), as: UTF8.self))")
         }
         return data
+    }
+
+    /// One request, answered or failed within `timeout` whatever the transport does: the
+    /// answer, an error, or the timer resumes the caller, whichever comes first. (Foundation's
+    /// `URLSession` on Linux was seen to leave an async request pending for good under many
+    /// concurrent requests; a node must not wait on a peer forever.)
+    static func fetch(_ request: URLRequest, url: String, timeout: TimeInterval) async throws -> (Data, URLResponse) {
+        final class Once: @unchecked Sendable {  // `lock` guards `done`
+            let lock = NSLock()
+            var done = false
+            func claim() -> Bool { lock.withLock { if done { return false }; done = true; return true } }
+        }
+        let once = Once()
+        return try await withCheckedThrowingContinuation { continuation in
+            let task = URLSession.shared.dataTask(with: request) { data, response, error in
+                guard once.claim() else { return }
+                if let data, let response {
+                    continuation.resume(returning: (data, response))
+                } else {
+                    continuation.resume(throwing: ChainError.peer("\(url): \(error?.localizedDescription ?? "no answer")"))
+                }
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout + 1) {
+                guard once.claim() else { return }
+                task.cancel()
+                continuation.resume(throwing: ChainError.peer("\(url): no answer within \(Int(timeout)) s"))
+            }
+            task.resume()
+        }
     }
 
     /// The peer's best-chain headers after the first hash of `locator` it has.

@@ -12,10 +12,10 @@ struct BlockInputOptions: ParsableArguments {
     @Argument(help: "A blk file, a raw block, or hex text; '-' reads standard input.")
     var file: String
 
-    @Option(help: "Network of input without magic bytes (raw blocks, hex): mainnet, testnet3, testnet4, signet, regtest.",
+    @Option(help: "Network of input without magic bytes (raw blocks, hex): mainnet, testnet3, testnet4, signet, regtest, learning.",
             transform: { text in
                 guard let network = ChainParameters.known(name: text) else {
-                    throw ValidationError("unknown network '\(text)': use mainnet, testnet3, testnet4, signet or regtest")
+                    throw ValidationError("unknown network '\(text)': use mainnet, testnet3, testnet4, signet, regtest or learning")
                 }
                 return network
             })

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import BitcoinWire
 import LearningChain
+import ChainServer
 import Validation
 
 /// `blocksmith chain`: the learning blockchain.
@@ -215,6 +216,7 @@ struct ChainHashRate: ParsableCommand {
 
     @Option var threads = 1
     @Option var seconds = 3.0
+    @Flag(help: "Hash with swift-crypto's SHA256 alone (one thread), for comparison.") var library = false
 
     func run() throws {
         // An impossible target: every nonce is tried.
@@ -222,8 +224,14 @@ struct ChainHashRate: ParsableCommand {
         let h = genesis.header
         let header = BlockHeader(version: h.version, previousBlockHash: h.previousBlockHash, merkleRoot: h.merkleRoot,
                                  time: h.time, bits: 0x0300_0001, nonce: 0)
-        let search = NonceSearch(header: header)
         let deadline = Date.now.addingTimeInterval(seconds)
+        if library {
+            let start = Date.now
+            let tried = NonceSearch.libraryHasherRate(header: header) { Date.now >= deadline }
+            print(String(format: "%.0f", Double(tried) / Date.now.timeIntervalSince(start)))
+            return
+        }
+        let search = NonceSearch(header: header)
         let start = Date.now
         let (_, tried) = Miner.solve(search, in: 0..<(1 << 32), threads: threads) { Date.now >= deadline }
         let elapsed = Date.now.timeIntervalSince(start)

@@ -42,8 +42,9 @@ import TestFixtures
         #expect(ChainParameters.known(magic: 0xD9B4BEF9) == .mainnet)
         #expect(ChainParameters.known(magic: 0x0709110B) == .testnet3)
         #expect(ChainParameters.known(magic: 0x12345678) == nil)
-        #expect(ChainParameters.known.count == 5)
-        #expect(Set(ChainParameters.known.map(\.magic)).count == 5)
+        #expect(ChainParameters.known(magic: 0x938E9FF0) == .learning)  // f0 9f 8e 93
+        #expect(ChainParameters.known.count == 6)
+        #expect(Set(ChainParameters.known.map(\.magic)).count == 6)
         // the genesis hashes are the blocks' own
         let mainGenesis = try! BlockHeader(decoding: Fixtures.blocks("blocks/mainnet-000000.blk")[0].bytes)
         #expect(mainGenesis.hash == ChainParameters.mainnet.genesisHash)

@@ -5,8 +5,9 @@ import HTTPTypes
 import Logging
 import BitcoinWire
 import Validation
+public import LearningChain
 
-/// The node's HTTP API (tutorial names where it has them):
+/// `blocksmith chain serve`: a learning chain node's HTTP API (tutorial names where it has them):
 ///
 /// | route | what |
 /// |---|---|
@@ -96,7 +97,10 @@ public struct NodeServer: Sendable {
                     return Self.accepted(accepted, node: node)
                 } catch let error as RuleFailure where error.rule == "prev-blk-not-found" && source != nil {
                     // The sender has the parents: fetch them, then this block.
-                    let report = try await node.sync(from: source!)
+                    let report: Node.SyncReport
+                    do { report = try await node.sync(from: source!) } catch {
+                        throw RuleFailure("prev-blk-not-found", "the previous block is not known here, and fetching it from \(source!) failed: \(error)", offset: 4)
+                    }
                     guard let entry = node.read({ $0.entry(block.header.hash) }), entry.hasData else {
                         throw RuleFailure(report.refused.map { String($0.prefix { $0 != ":" }) } ?? "prev-blk-not-found",
                                           "the previous block was not found here; syncing from \(source!): \(report)", offset: 4)
@@ -131,14 +135,18 @@ public struct NodeServer: Sendable {
             if let data = ask.data, data.utf8.count > BlockBuilder.maxDataBytes {
                 throw NodeRequestError.bad("data is \(data.utf8.count) bytes; a block carries at most \(BlockBuilder.maxDataBytes)")
             }
-            let hashes = try await Task.detached {
-                var hashes = [String]()
-                for _ in 0..<ask.blocks {
-                    guard let accepted = node.mineOne(data: ask.data) else { throw NodeRequestError(status: .serviceUnavailable, message: "the node is stopping") }
-                    hashes.append(#""\#(accepted.hash.displayHex)""#)
+            // Mining blocks its threads for as long as it takes: never on Swift's cooperative pool.
+            let hashes: [String] = await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    var hashes = [String]()
+                    for _ in 0..<ask.blocks {
+                        guard let accepted = node.mineOne(data: ask.data) else { break }
+                        hashes.append(#""\#(accepted.hash.displayHex)""#)
+                    }
+                    continuation.resume(returning: hashes)
                 }
-                return hashes
-            }.value
+            }
+            guard hashes.count == ask.blocks else { throw NodeRequestError(status: .serviceUnavailable, message: "the node is stopping") }
             return Self.json("[" + hashes.joined(separator: ",") + "]\n")
         }
         return router
