@@ -13,7 +13,7 @@ conditions (never fixed sleeps):
 
     python3 tests/chain_nodes.py [--binary .build/release/blocksmith]
 """
-import argparse, glob, hashlib, json, os, shutil, signal, struct, subprocess, sys, tempfile, time
+import argparse, glob, hashlib, json, os, random, shutil, signal, struct, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -123,28 +123,31 @@ class Node:
 
     def start(self, *args):
         self.log = open(self.log_path, "a")
+        start = self.log.tell()
         self.process = subprocess.Popen([self.binary, "chain", "serve", "--dir", self.dir, "--bind", "127.0.0.1:0", "--threads", "1", *args],
                                         stdout=self.log, stderr=subprocess.STDOUT)
-        start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         self.url = None
 
         def listening():
+            if self.process.poll() is not None:
+                raise SystemExit(f"{self.name} exited: {open(self.log_path).read()[start:][-2000:]}")
             with open(self.log_path) as f:
+                f.seek(start)
                 for line in f.read().splitlines():
                     if line.startswith("listening on http://127.0.0.1:"):
                         self.url = line.split("listening on ")[1]
             return self.url is not None and http(self.url, "/tip")[0] == 200
-        self.url = None
-        open(self.log_path, "a").close()
         if not wait(listening, f"{self.name} listening"):
             sys.exit(f"{self.name} did not start: {open(self.log_path).read()[-2000:]}")
         return self
 
     def stop(self, sig=signal.SIGTERM):
+        code = None
         if self.process and self.process.poll() is None:
             self.process.send_signal(sig)
-            self.process.wait(timeout=30)
+            code = self.process.wait(timeout=30)
         self.process = None
+        return code
 
     def tip(self):
         return get(self.url, "/tip")
@@ -299,6 +302,25 @@ def main():
         for path in ("/headers?from=xyz", "/blockchain.json?limit=0", "/blockchain.json?from=-1", "/blocks/abc"):
             check(http(a.url, path)[0] == 400, f"GET {path} is 400")
         check(http(a.url, "/blocks/" + "00" * 32)[0] == 404, "an unknown block is 404")
+        # Hostile bodies: random byte changes, truncations, huge counts. Never a 5xx, never down.
+        rng = random.Random(9)
+        base = build(a.tip()["hash"], a.tip()["height"] + 1, get(a.url, f"/blocks/{a.tip()['hash']}")["timestamp"] + 1, bits, b"fuzz")
+        statuses = {}
+        for i in range(300):
+            body = bytearray(base)
+            kind = i % 3
+            if kind == 0:
+                for _ in range(rng.randint(1, 4)):
+                    body[rng.randrange(len(body))] = rng.randrange(256)
+            elif kind == 1:
+                body = body[:rng.randrange(len(body))]
+            else:
+                at = rng.randrange(80, len(body))
+                body[at:at] = b"\xff" + b"\xff" * 8  # a compactSize of 2^64-1
+            status, _ = http(a.url, "/blocks", bytes(body))
+            statuses[status] = statuses.get(status, 0) + 1
+        check(set(statuses) <= {200, 400}, f"hostile blocks answered {statuses}")
+        check(http(a.url, "/tip")[0] == 200, "a is up after 300 hostile blocks")
         check(http(a.url, "/blocks", b"\x00" * (9 * 1024 * 1024))[0] == 413, "a body over the limit is 413")
 
         print("== 4. a longer chain with less work is refused", flush=True)
@@ -368,8 +390,11 @@ def main():
         check(json.load(open(os.path.join(a.dir, "peers.json"))) == get(a.url, "/peers"), "peers.json keeps the peer list")
 
         print("== 6. verify, show and index read the chain's blk files", flush=True)
+        e.stop()
+        e.start("--mine")
         for n in nodes:
-            n.stop()
+            code = n.stop()
+            check(code == 0, f"{n.name} stops with status 0 on SIGTERM, not {code}")
         files = sorted(glob.glob(os.path.join(a.dir, "blocks", "blk*.dat")))
         out = subprocess.run([args.binary, "verify", *files], capture_output=True, text=True)
         check(out.returncode == 0 and "0 failed" in out.stdout, f"verify: {out.stdout[-300:]} {out.stderr[-300:]}")

@@ -39,10 +39,10 @@ package struct PeerClient: Sendable {
         return data
     }
 
-    /// One request, answered or failed within `timeout` whatever the transport does: the
-    /// answer, an error, or the timer resumes the caller, whichever comes first. (Foundation's
-    /// `URLSession` on Linux was seen to leave an async request pending for good under many
-    /// concurrent requests; a node must not wait on a peer forever.)
+    /// One request, answered or failed within `timeout` in all: the answer, an error or the
+    /// timer resumes the caller, whichever comes first. (`URLRequest.timeoutInterval` limits
+    /// the time between bytes, not the whole request: a peer that trickles its answer a byte
+    /// at a time could otherwise hold a sync for ever.)
     static func fetch(_ request: URLRequest, url: String, timeout: TimeInterval) async throws -> (Data, URLResponse) {
         final class Once: @unchecked Sendable {  // `lock` guards `done`
             let lock = NSLock()
