@@ -353,6 +353,7 @@ def main():
         check(a.tip() == heavy, "a keeps its heavier chain")
         d.peer(a)
         wait(lambda: d.tip()["hash"] == heavy["hash"], "d takes a's heavier, shorter chain")
+        check_view(d, "d after a reorganisation to a shorter chain (no view files above its tip)")
         a.unpeer(d)
 
         print("== 5. SIGKILL while mining, a torn write, restart", flush=True)

@@ -1,7 +1,6 @@
 import Foundation
 public import Hummingbird
 import NIOCore
-import HTTPTypes
 import Logging
 import BitcoinWire
 import Validation
@@ -91,7 +90,8 @@ public struct NodeServer: Sendable {
                 do { block = try Block(decoding: bytes) } catch {
                     throw RuleFailure("bad-blk-decode", "the body is not a block (raw bytes or hex): \(error)", offset: 0)
                 }
-                let source = request.headers[HTTPField.Name(Node.peerHeader)!].flatMap(PeerClient.normalize)
+                let source = request.headers.first { $0.name.canonicalName == Node.peerHeader.lowercased() }
+                    .flatMap { PeerClient.normalize($0.value) }
                 do {
                     let accepted = try node.submit(block, bytes: bytes, requested: false, source: source)
                     return Self.accepted(accepted, node: node)

@@ -1,3 +1,4 @@
+import Foundation
 public import BitcoinWire
 public import Validation
 import BitcoinScript
@@ -276,7 +277,9 @@ public final class Chain {
         markComplete(from: hash)
         let before = tip
         let (disconnected, failures) = activateBestChain()
-        if !fromStore && tip.hash != before.hash { try? writeView(from: before.height - Int64(disconnected) + 1) }
+        if !fromStore && tip.hash != before.hash {
+            try? writeView(from: before.height - Int64(disconnected) + 1, removingStale: tip.height < before.height)
+        }
         if let failure = failures[hash] { throw failure }
         return Acceptance(hash: hash, height: entry.height, tipChanged: tip.hash != before.hash, disconnected: disconnected)
     }
@@ -407,8 +410,9 @@ public final class Chain {
     // MARK: the tutorial's view on disk
 
     /// Rewrites the view files from `height` up to the tip where they differ from the best
-    /// chain, removes those above the tip, and writes the tip file.
-    func writeView(from height: Int64) throws {
+    /// chain, removes those above the tip (when the chain may have got shorter: a listing of
+    /// the folder), and writes the tip file.
+    func writeView(from height: Int64, removingStale: Bool = true) throws {
         guard let store else { return }
         var h = max(0, height)
         // After a crash the files may lag further behind: start from the first that differs.
@@ -419,12 +423,10 @@ public final class Chain {
             }
             h += 1
         }
-        store.removeViews(above: Int64(best.count - 1))
+        if removingStale { store.removeViews(above: Int64(best.count - 1)) }
         try store.writeTip(BlockView.tipJSON(tip))
     }
 }
-
-import Foundation
 
 extension Chain {
     /// The blocks without bodies on the way to `hash`, oldest first (what a sync downloads).

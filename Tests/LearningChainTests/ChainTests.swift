@@ -320,3 +320,69 @@ struct Miniature {
         #expect(throws: ChainError.self) { try BlockStore(opening: dir.appendingPathComponent("none").path) }
     }
 }
+
+/// Random block trees (forks anywhere, some blocks over-paying their coinbase), headers in
+/// order and bodies in random order: the tip is always the most-work chain without a bad
+/// block, its UTXO set is its coinbases, and a restart from the files finds the same tip.
+@Suite struct RandomTreeTests {
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
+    func theMostWorkValidChainWins(seed: UInt64) throws {
+        var rng = SplitMix(state: seed)
+        let clock = Miniature.start + 100_000_000
+        let builder = Miniature.chain(now: clock)
+        // (block, index of parent in `made` or -1 for genesis, bad)
+        var made = [(block: Block, parent: Int, bad: Bool)]()
+        var times = [Int64(BlockBuilder.genesisTime)]
+        for _ in 0..<45 {
+            let p = rng.below(made.count + 1) - 1
+            let parentEntry = p < 0 ? builder.entry(builder.genesisHash)! : builder.entry(made[p].block.header.hash)!
+            let time = (p < 0 ? times[0] : times[p + 1]) + 1 + Int64(rng.below(40))
+            let bad = rng.below(8) == 0
+            let block = Miniature.block(on: parentEntry, in: builder, time: time, data: "\(made.count)",
+                                        value: bad ? 50 * Limits.coin + 1 : nil)
+            try builder.accept(header: block.header)
+            made.append((block, p, bad))
+            times.append(time)
+        }
+        func poisoned(_ i: Int) -> Bool { i < 0 ? false : made[i].bad || poisoned(made[i].parent) }
+
+        let dir = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try BlockStore.create(at: dir.path, genesis: Miniature.genesis, zeros: 3)
+        let chain = try LearningChain.Chain.load(store: store, now: { clock })
+        for (block, _, _) in made { try chain.accept(header: block.header) }
+        var order = Array(made.indices)
+        for i in order.indices.reversed() { order.swapAt(i, rng.below(i + 1)) }
+        for i in order {
+            do { try chain.accept(made[i].block, requested: true) } catch {
+                #expect(["bad-cb-amount", "bad-prevblk", "duplicate-invalid"].contains(error.rule), "\(error)")
+            }
+        }
+        let expectedWork = made.indices.filter { !poisoned($0) }.map { builder.entry(made[$0].block.header.hash)!.chainWork }
+            .max() ?? chain.entry(chain.genesisHash)!.chainWork
+        #expect(chain.tip.chainWork == expectedWork)
+        // No bad block on the best chain; its UTXO set is one coinbase output per block above the genesis block.
+        let bad = Set(made.filter(\.bad).map(\.block.header.hash))
+        #expect((0...chain.height).allSatisfy { !bad.contains(chain.entry(atHeight: $0)!.hash) })
+        #expect(chain.unspentCount == Int(chain.height))
+        for h in 1...max(1, chain.height) where h <= chain.height {
+            #expect(chain.entry(atHeight: h)!.header.previousBlockHash == chain.entry(atHeight: h - 1)!.hash)
+        }
+        store.release()
+        let reopened = try LearningChain.Chain.load(store: try BlockStore(opening: dir.path), now: { clock })
+        #expect(reopened.tip.chainWork == expectedWork)
+        #expect(reopened.tip.hash == chain.tip.hash)
+    }
+}
