@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// libFuzzer targets for blocksmith: the decoders, show, verify and the index. Build and run with ../Fuzz/run.sh (or `make fuzz`);
+// libFuzzer targets for blocksmith: the decoders, show, verify, the index and the learning chain. Build and run with ../Fuzz/run.sh (or `make fuzz`);
 // kept apart from the main package so its sanitizer flags never reach a normal build.
 import PackageDescription
 import Foundation
@@ -33,5 +33,9 @@ let package = Package(
             name: "FuzzIndex",
             dependencies: ["CFuzzer", .product(name: "BitcoinWire", package: root), .product(name: "BlockFile", package: root),
                            .product(name: "ChainIndex", package: root), .product(name: "GRDB", package: "GRDB.swift")]),
+        .executableTarget(
+            name: "FuzzChain",
+            dependencies: ["CFuzzer", .product(name: "BitcoinWire", package: root), .product(name: "LearningChain", package: root),
+                           .product(name: "Validation", package: root)]),
     ]
 )

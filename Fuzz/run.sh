@@ -4,7 +4,8 @@
 # TARGET: FuzzDecoder (default: decoders, scripts, addresses, framing, the assignment's checks),
 # FuzzShow (show's text and JSON; every JSON line must parse), FuzzVerify (verify), FuzzIndex
 # (blocks indexed in two steps into an in-memory database; balances, UTXO totals and the tip
-# are checked after each). The corpus of each grows in Fuzz/corpus/TARGET, seeded from the
+# are checked after each), FuzzChain (the learning chain's Chain fed fuzzed and patched blocks;
+# the best chain must stay linked, valid and never lose work). The corpus of each grows in Fuzz/corpus/TARGET, seeded from the
 # fixtures and, for the index, a small generated spend chain.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,6 +17,18 @@ corpus="corpus/$target"
 mkdir -p "$corpus"
 max_len=20000
 if [ "$target" = FuzzIndex ]; then max_len=200000; fi
+if [ "$target" = FuzzChain ] && [ -z "$(ls -A "$corpus")" ]; then
+    # Seeds: frames that mine valid blocks on the tip (30: past the first retarget), offer one
+    # unrequested, patch a byte of the header or the coinbase, and move the clock.
+    python3 - "$corpus" <<'PY'
+import os, sys
+d = sys.argv[1]
+valid = b"\xc0\x00\x00" * 30
+open(os.path.join(d, "valid-30"), "wb").write(valid)
+open(os.path.join(d, "patched"), "wb").write(valid[:30] + b"\xc5\x02\x00\x48\x00" + b"\xe0\x02\x00\x10\x01" + b"\x8f\x02\x00\x04\x07")
+open(os.path.join(d, "raw-garbage"), "wb").write(b"\x00\x50\x00" + bytes(range(80)))
+PY
+fi
 if [ -z "$(ls -A "$corpus")" ]; then
     # Seeds: real blocks (without their preambles) and whole small blk files.
     for f in ../Tests/Fixtures/Data/raw-blocks/testnet3-*.bin ../Tests/Fixtures/Data/blocks/mainnet-000000-000009.blk \
