@@ -13,7 +13,7 @@ conditions (never fixed sleeps):
 
     python3 tests/chain_nodes.py [--binary .build/release/blocksmith]
 """
-import argparse, glob, hashlib, json, os, random, shutil, signal, struct, subprocess, sys, tempfile, time
+import argparse, glob, hashlib, json, os, random, threading, shutil, signal, struct, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -373,6 +373,24 @@ def main():
         e.generate(2)
         check(e.tip()["height"] == before + 2, "e mines on after the restart")
         check_view(e, "e after mining again")
+
+        print("== SIGTERM during a long POST /generate: the miners stop, the node exits at once", flush=True)
+        f = Node(args.binary, work, "f")
+        f.start()
+        answers = []
+        def generate_long():
+            try:
+                answers.append(http(f.url, "/generate", {"blocks": 1000})[0])
+            except OSError:
+                answers.append("closed")
+        worker = threading.Thread(target=generate_long)
+        worker.start()
+        wait(lambda: f.tip()["height"] >= 25, "f is mining")
+        began = time.time()
+        code = f.stop()
+        check(code == 0 and time.time() - began < 10, f"f stopped with {code} after {time.time() - began:.1f} s")
+        worker.join(timeout=30)
+        check(answers in ([503], ["closed"]), f"the interrupted /generate answered {answers}")
 
         print("== the command line: chain sync, chain show, one process per folder", flush=True)
         g = Node(args.binary, work, "g")

@@ -234,7 +234,9 @@ struct NodeErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let (status, reason, message): (HTTPResponse.Status, String, String)
             switch error {
             case let e as RuleFailure: (status, reason, message) = (.badRequest, e.rule, e.detail)
-            case let e as NodeRequestError: (status, reason, message) = (e.status, e.status == .notFound ? "not-found" : "bad-request", e.message)
+            case let e as NodeRequestError:
+                (status, reason, message) = (e.status, e.status == .notFound ? "not-found" : e.status == .serviceUnavailable ? "unavailable" : "bad-request",
+                                             e.message)
             case let e as ChainError: (status, reason, message) = (.badGateway, "peer-failed", e.description)
             case is NIOTooManyBytesError: (status, reason, message) = (.contentTooLarge, "too-large", "the request body is over the limit")
             case let e as HTTPError:

@@ -144,6 +144,16 @@ struct ChainServe: AsyncParsableCommand {
         for url in peer where !node.addPeer(url) { throw ToolError("--peer '\(url)' is not http://HOST:PORT") }
         let server = NodeServer(node: node, host: host, port: port)
         let mine = self.mine, data = self.data
+        // On SIGINT or SIGTERM the miners stop at once (a `POST /generate` in progress answers
+        // 503), so the graceful shutdown does not wait for blocks still to be mined.
+        let stoppers = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { node.stop() }
+            source.resume()
+            return source
+        }
+        defer { stoppers.forEach { $0.cancel() } }
         try await server.run { host, port in
             let shown = host.contains(":") ? "[\(host)]" : host
             let reachable = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "[::1]" : shown
