@@ -1,7 +1,6 @@
 import Foundation
 public import Hummingbird
 import NIOCore
-import Logging
 import BitcoinWire
 import Validation
 public import LearningChain
@@ -154,18 +153,8 @@ public struct NodeServer: Sendable {
 
     /// Serves until SIGINT or SIGTERM; `onListening` gets the address actually bound.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
-        let app = Application(
-            router: router(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "blocksmith-chain"),
-            onServerRunning: { channel in
-                onListening(channel.localAddress?.ipAddress ?? "?", channel.localAddress?.port ?? 0)
-            },
-            logger: {
-                var logger = Logger(label: "blocksmith.chain")
-                logger.logLevel = .warning
-                return logger
-            }())
-        try await app.runService()
+        try await ChainServer.serve(router(), host: host, port: port, name: "blocksmith-chain", logLabel: "blocksmith.chain",
+                                    onListening: onListening)
     }
 
     // MARK: helpers

@@ -48,14 +48,22 @@ public struct ChainServer: Sendable {
 
     /// Serves until SIGINT or SIGTERM; `onListening` gets the address actually bound.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        try await Self.serve(router(), host: options.host, port: options.port, name: "blocksmith", logLabel: "blocksmith.serve",
+                             onListening: onListening)
+    }
+
+    /// Runs `router` on HOST:PORT until SIGINT or SIGTERM (`blocksmith serve` and `blocksmith
+    /// chain serve`), logging only warnings; `onListening` gets the address actually bound.
+    static func serve(_ router: Router<BasicRequestContext>, host: String, port: Int, name: String, logLabel: String,
+                      onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let app = Application(
-            router: router(),
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "blocksmith"),
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: name),
             onServerRunning: { channel in
                 onListening(channel.localAddress?.ipAddress ?? "?", channel.localAddress?.port ?? 0)
             },
             logger: {
-                var logger = Logger(label: "blocksmith.serve")
+                var logger = Logger(label: logLabel)
                 logger.logLevel = .warning
                 return logger
             }())

@@ -35,6 +35,22 @@ struct ChainDirectory: ParsableArguments {
     }
 }
 
+/// The mining options of `chain mine` and `chain serve`.
+struct MiningOptions: ParsableArguments {
+    @Option(help: "The mined blocks' text (at most 80 bytes; default \"block N\").")
+    var data: String?
+
+    @Option(help: "Mining threads (default: every core).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be 1 to 1024") }
+        if let data, data.utf8.count > BlockBuilder.maxDataBytes {
+            throw ValidationError("--data is \(data.utf8.count) bytes; a block carries at most \(BlockBuilder.maxDataBytes)")
+        }
+    }
+}
+
 struct ChainInit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
@@ -73,25 +89,17 @@ struct ChainMine: ParsableCommand {
     @Option(help: "How many blocks.")
     var blocks = 1
 
-    @Option(help: "The blocks' text (at most 80 bytes; default \"block N\").")
-    var data: String?
-
-    @Option(help: "Mining threads (default: every core).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var mining: MiningOptions
 
     func validate() throws {
         guard (1...1_000_000).contains(blocks) else { throw ValidationError("--blocks must be 1 to 1000000") }
-        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be 1 to 1024") }
-        if let data, data.utf8.count > BlockBuilder.maxDataBytes {
-            throw ValidationError("--data is \(data.utf8.count) bytes; a block carries at most \(BlockBuilder.maxDataBytes)")
-        }
     }
 
     func run() throws {
-        let node = Node(chain: try directory.load(), threads: threads)
+        let node = Node(chain: try directory.load(), threads: mining.threads)
         for _ in 0..<blocks {
             let start = Date.now, before = node.hashesTried.load(ordering: .relaxed)
-            guard let accepted = node.mineOne(data: data) else { break }
+            guard let accepted = node.mineOne(data: mining.data) else { break }
             let seconds = Date.now.timeIntervalSince(start)
             let tried = node.hashesTried.load(ordering: .relaxed) - before
             let entry = node.read { $0.entry(accepted.hash)! }
@@ -123,27 +131,16 @@ struct ChainServe: AsyncParsableCommand {
     @Flag(help: "Mine blocks continuously.")
     var mine = false
 
-    @Option(help: "The mined blocks' text (default \"block N\").")
-    var data: String?
-
-    @Option(help: "Mining threads (default: every core).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-
-    func validate() throws {
-        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be 1 to 1024") }
-        if let data, data.utf8.count > BlockBuilder.maxDataBytes {
-            throw ValidationError("--data is \(data.utf8.count) bytes; a block carries at most \(BlockBuilder.maxDataBytes)")
-        }
-    }
+    @OptionGroup var mining: MiningOptions
 
     func run() async throws {
         let (host, port) = try Serve.address(bind)
-        let node = Node(chain: try directory.load(), threads: threads) { line in
+        let node = Node(chain: try directory.load(), threads: mining.threads) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
         for url in peer where !node.addPeer(url) { throw ToolError("--peer '\(url)' is not http://HOST:PORT") }
         let server = NodeServer(node: node, host: host, port: port)
-        let mine = self.mine, data = self.data
+        let mine = self.mine, data = mining.data
         // On SIGINT or SIGTERM the miners stop at once (a `POST /generate` in progress answers
         // 503), so the graceful shutdown does not wait for blocks still to be mined.
         let stoppers = [SIGINT, SIGTERM].map { number in
@@ -155,10 +152,9 @@ struct ChainServe: AsyncParsableCommand {
         }
         defer { stoppers.forEach { $0.cancel() } }
         try await server.run { host, port in
-            let shown = host.contains(":") ? "[\(host)]" : host
+            let shown = Serve.announceListening(host: host, port: port)
             let reachable = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "[::1]" : shown
             node.url = "http://\(reachable):\(port)"
-            FileHandle.standardOutput.write(Data("listening on http://\(shown):\(port)\n".utf8))
             let tip = node.read { $0.tip }
             FileHandle.standardOutput.write(Data("chain at height \(tip.height), tip \(tip.hash)\n".utf8))
             node.syncPeriodically()

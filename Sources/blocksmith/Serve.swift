@@ -46,10 +46,15 @@ struct Serve: AsyncParsableCommand {
         let sessions: IndexSessions
         do { sessions = try IndexSessions(path: path) } catch let error as SessionError { throw ToolError(error.description) }
         let server = try ChainServer(sessions: sessions, options: options)
-        try await server.run { host, port in
-            let shown = host.contains(":") ? "[\(host)]" : host
-            FileHandle.standardOutput.write(Data("listening on http://\(shown):\(port)\n".utf8))
-        }
+        try await server.run { host, port in _ = Self.announceListening(host: host, port: port) }
+    }
+
+    /// Writes the first line, `listening on http://HOST:PORT` (IPv6 in brackets).
+    /// - Returns: the host as written.
+    static func announceListening(host: String, port: Int) -> String {
+        let shown = host.contains(":") ? "[\(host)]" : host
+        FileHandle.standardOutput.write(Data("listening on http://\(shown):\(port)\n".utf8))
+        return shown
     }
 
     /// `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (loopback).
