@@ -78,11 +78,16 @@ def main():
         row = db.execute("SELECT address FROM addresses WHERE id >= ? ORDER BY id LIMIT 1", (rng.randint(1, top),)).fetchone()
         if row:
             addresses.append(row[0])
-    top_tx = db.execute("SELECT MAX(tx_id) FROM transfers").fetchone()[0]
+    top_tx = db.execute("SELECT MAX(id) FROM transactions").fetchone()[0]
     pairs = []
     while len(pairs) < args.samples:
-        row = db.execute("""SELECT s.address, r.address FROM transfers f JOIN addresses s ON s.id = f.sender_id JOIN addresses r ON r.id = f.receiver_id
-                            WHERE f.tx_id >= ? LIMIT 1""", (rng.randint(1, top_tx),)).fetchone()
+        # A sender (an input's address) and a receiver (an output's) of one random transaction.
+        row = db.execute("""SELECT s.address, r.address FROM inputs i
+                            JOIN outputs p ON p.tx_id = i.previous_tx_id AND p.vout = i.previous_vout
+                            JOIN outputs o ON o.tx_id = i.tx_id
+                            JOIN addresses s ON s.id = p.address_id JOIN addresses r ON r.id = o.address_id
+                            WHERE i.tx_id = (SELECT id FROM transactions WHERE id >= ? AND is_coinbase = 0 ORDER BY id LIMIT 1) LIMIT 1""",
+                         (rng.randint(1, top_tx),)).fetchone()
         if row:
             pairs.append(row)
     db.close()

@@ -61,7 +61,7 @@ public struct BlocksFolder: Sendable {
 /// raw zero bytes as the end of the data, and frames blocks as `FrameScanner` does
 /// (`BlockFileFormat.frame`), with sizes from 81 to 4,000,000 bytes.
 public struct BlockFileReader {
-    public enum Event {
+    public enum Event: Sendable {
         /// A block: its frame (offsets in the file) and its bytes, de-obfuscated.
         case block(BlockFrame, [UInt8])
         /// Bytes that are not a block were skipped.

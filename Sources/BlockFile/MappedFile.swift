@@ -27,8 +27,11 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     /// Opens and maps `path`.
+    /// - Parameter populate: read the whole file in at once (fast for a file read whole; its
+    ///   size then counts in resident memory). Without it, pages come in as they are read and
+    ///   `release` lets them go.
     /// - Throws: `FileError` if it cannot be opened, is not a regular file, or cannot be mapped.
-    public init(path: String) throws(FileError) {
+    public init(path: String, populate: Bool = true) throws(FileError) {
         self.path = path
         isMapped = true
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -43,7 +46,7 @@ public final class MappedFile: @unchecked Sendable {
             return
         }
         #if os(Linux)
-        let flags = MAP_PRIVATE | MAP_POPULATE
+        let flags = populate ? MAP_PRIVATE | MAP_POPULATE : MAP_PRIVATE
         #else
         let flags = MAP_PRIVATE
         #endif
@@ -51,6 +54,18 @@ public final class MappedFile: @unchecked Sendable {
             throw FileError(path: path, operation: "map", errno: errno)
         }
         bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    /// Drops the pages of `range` from this process's memory; reading them again brings them
+    /// back from the file. Keeps resident memory bounded while a large file is read piece by
+    /// piece (safe at any time: the mapping is read-only).
+    public func release(_ range: Range<Int>) {
+        guard isMapped, let base = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = max(0, range.lowerBound) / page * page
+        let end = min(bytes.count, range.upperBound)
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 
     deinit {

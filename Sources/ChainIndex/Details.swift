@@ -151,7 +151,8 @@ extension IndexSnapshot {
         }
         if let lastSeen {
             guard let r = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT x.height, x.tx_id FROM transactions t JOIN address_transactions x ON x.tx_id = t.id AND x.address_id = ? WHERE t.txid = ?
+                SELECT x.height, x.tx_id FROM transactions t JOIN address_transactions x ON x.address_id = ? AND x.height = t.height AND x.tx_id = t.id
+                WHERE t.txid = ?
                 """), arguments: [id, data(Hash256(displayHex: lastSeen)!)]) else {
                 throw QueryError.notFound("transaction \(lastSeen) in the history of \(text)")
             }
@@ -180,7 +181,7 @@ extension IndexSnapshot {
     /// How many transactions pay from `a` to `b`.
     public func transferCount(_ a: String, _ b: String) throws -> Int64 {
         guard let from = try addressID(a), let to = try addressID(b) else { return 0 }
-        return try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(DISTINCT tx_id) FROM transfers WHERE sender_id = ? AND receiver_id = ?"), arguments: [from, to]) ?? 0
+        return Int64(try transfers(from: from, to: to, before: .start, limit: -1).count)
     }
 
     /// A best-chain block's fees, its coinbase's outputs and all its outputs, in satoshis.
@@ -213,8 +214,9 @@ extension IndexSnapshot {
         var prevouts = [Prevout?](repeating: nil, count: transaction.inputs.count)
         if !transaction.isCoinbase {
             for r in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT o.spent_by_input, o.value, a.address, o.type, o.tx_id, o.vout FROM outputs o
-                LEFT JOIN addresses a ON a.id = o.address_id WHERE o.spent_by_tx = ?
+                SELECT i.n, o.value, a.address, o.type, o.tx_id, o.vout FROM inputs i
+                JOIN outputs o ON o.tx_id = i.previous_tx_id AND o.vout = i.previous_vout
+                LEFT JOIN addresses a ON a.id = o.address_id WHERE i.tx_id = ?
                 """), arguments: [row]) {
                 let n: Int = r[0]
                 guard n >= 0, n < prevouts.count else { continue }
@@ -239,7 +241,10 @@ extension IndexSnapshot {
             throw QueryError.notFound("transaction \(txid) in the best chain")
         }
         let inputs = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT i.previous_txid, i.previous_vout, a.address, i.value FROM inputs i LEFT JOIN addresses a ON a.id = i.address_id
+            SELECT COALESCE(p.txid, i.previous_txid), i.previous_vout, a.address, o.value FROM inputs i
+            LEFT JOIN transactions p ON p.id = i.previous_tx_id
+            LEFT JOIN outputs o ON o.tx_id = i.previous_tx_id AND o.vout = i.previous_vout
+            LEFT JOIN addresses a ON a.id = o.address_id
             WHERE i.tx_id = ? ORDER BY i.n
             """), arguments: [row]).map { TransactionInfo.Input(txid: hash($0[0]).displayHex, vout: $0[1], address: $0[2], value: $0[3]) }
         let outputs = try Row.fetchAll(db.cachedStatement(sql: """

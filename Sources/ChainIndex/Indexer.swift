@@ -38,6 +38,15 @@ public struct IndexProgress: Sendable {
     public var transactions = 0
 }
 
+/// Where indexing time went: wall-clock seconds per step, in the order first measured.
+public struct IndexTimings: Sendable {
+    public private(set) var steps: [(name: String, seconds: Double)] = []
+
+    mutating func add(_ name: String, _ seconds: Double) {
+        if let i = steps.firstIndex(where: { $0.name == name }) { steps[i].seconds += seconds } else { steps.append((name, seconds)) }
+    }
+}
+
 /// Stops indexing after a number of committed batches (crash-safety tests).
 package struct IndexAbort: Error {}
 
@@ -52,10 +61,10 @@ package struct IndexAbort: Error {}
 /// descendants; the best chain falls back to the best valid one.
 public final class ChainIndexer {
     public let database: any DatabaseWriter
-    /// Blocks connected per committed batch, at most.
-    public var batchSize = 500
-    /// Bytes of blocks read ahead (decoded) per committed batch, at most; a single larger
-    /// block is still read.
+    /// Blocks connected per committed batch, at most (also bounded by `commitRows`).
+    public var batchSize = 50_000
+    /// Bytes of blocks in flight between the decoding threads and the writer, about: the
+    /// window holds this many bytes' worth of the largest block to connect (4 to 256 blocks).
     public var readAheadBytes = 32 << 20
     /// Abort (throwing `IndexAbort`) after this many committed batches; for tests.
     package var abortAfterBatches: Int?
@@ -63,6 +72,15 @@ public final class ChainIndexer {
     public var warn: (String) -> Void = { _ in }
     var batches = 0
     var state = IndexProgress(phase: "reading")
+    /// Where the time went in the last `index` call.
+    public var timings = IndexTimings()
+
+    /// Adds the time `body` takes to the timings' step `name` (steps may nest).
+    func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let start = monotonicNanoseconds()
+        defer { timings.add(name, Double(monotonicNanoseconds() - start) / 1e9) }
+        return try body()
+    }
 
     /// Where the index lives when no path is given: `$BLOCKSMITH_DB` when set, else
     /// `index.sqlite` in `$XDG_DATA_HOME/blocksmith` (by default `~/.local/share/blocksmith`).
@@ -94,8 +112,11 @@ public final class ChainIndexer {
     /// Indexes what is new in `folder`.
     public func index(_ folder: BlocksFolder) throws -> IndexReport {
         var report = IndexReport()
-        report.blocksRead = try scan(folder, report: &report)
+        timings = IndexTimings()
+        let start = monotonicNanoseconds()
+        report.blocksRead = try measure("read, decode and check blocks (2 threads)") { try scan(folder, report: &report) }
         try link(folder, report: &report)
+        timings.add("total", Double(monotonicNanoseconds() - start) / 1e9)
         return report
     }
 
@@ -112,17 +133,29 @@ public final class ChainIndexer {
         for (f, path) in folder.files.enumerated() {
             let name = String(path.split(separator: "/").last ?? Substring(path))
             let start = try database.read { db in try Int.fetchOne(db, sql: "SELECT data_end FROM files WHERE name = ?", arguments: [name]) } ?? 0
-            let file = try MappedFile(path: path)
+            let file = try MappedFile(path: path, populate: false)
             state.files = f + 1
             var reader = BlockFileReader(file: file, key: folder.xorKey, start: start)
+            var released = 0
             // Only header rows wait here (the decoded block is dropped as soon as it is checked).
             var pending = [(frame: BlockFrame, header: BlockHeader, size: Int, weight: Int, txCount: Int, failure: RuleFailure?)]()
-            func flush() throws {
-                let end = reader.dataEnd ?? reader.position
+            // How far the blocks handed to `consume` reach: the reader itself runs ahead (the
+            // pipeline's window), and a resumed run must start after the last block recorded.
+            var consumed = start
+            func flush(atEnd: Bool = false) throws {
+                let end = atEnd ? reader.dataEnd ?? reader.position : consumed
                 try database.write { db in
+                    if let first = pending.first, try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'network'") == nil {
+                        try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('network', ?)", arguments: [first.frame.network.name])
+                    }
+                    let insert = try RowStatement(db, Self.insertHeader)
                     for row in pending {
-                        try insertHeader(db, frame: row.frame, header: row.header, size: row.size, weight: row.weight,
-                                         txCount: row.txCount, failure: row.failure, file: name)
+                        let h = row.header
+                        try insert.run {
+                            $0.hash(h.hash); $0.hash(h.previousBlockHash); $0.int(Int64(h.version)); $0.hash(h.merkleRoot); $0.int(Int64(h.time))
+                            $0.int(Int64(h.bits)); $0.int(Int64(h.nonce)); $0.int(row.size); $0.int(row.weight); $0.int(row.txCount)
+                            $0.text(name); $0.int(row.frame.offset); $0.text(row.failure?.rule); $0.text(row.failure?.detail)
+                        }
                     }
                     try db.execute(sql: """
                         INSERT INTO files (name, data_end, path) VALUES (?, ?, ?)
@@ -137,69 +170,92 @@ public final class ChainIndexer {
                 pending.removeAll()
                 progress(state)
             }
-            while let event = reader.next() {
-                switch event {
-                case .skipped(let offset, let count):
-                    warn("\(name): skipped \(count) byte\(count == 1 ? "" : "s") that are not a block at offset \(offset)")
-                case .block(let frame, let bytes):
-                    guard let (block, failure) = check(frame, bytes, file: name) else { continue }
-                    if let failure {
-                        let invalid = InvalidBlock(hash: block.hash, file: name, offset: frame.offset, rule: failure.rule, detail: failure.detail)
-                        report.invalid.append(invalid)
-                        warn(invalid.description)
+            // Blocks are decoded and checked on two threads, handed back in file order.
+            try orderedParallelMap(
+                workers: 2, window: 64,
+                produce: {
+                    // The reader copies each block out; what it has passed can leave memory.
+                    if reader.position - released >= 32 << 20 {
+                        file.release(released..<reader.position)
+                        released = reader.position
                     }
-                    pending.append((frame, block.header, bytes.count, block.strippedSize * 3 + bytes.count, block.transactions.count, failure))
-                    if pending.count >= 2000 { try flush() }
-                }
-                state.bytes = scannedBefore + reader.position
-            }
-            try flush()
+                    return reader.next()
+                },
+                transform: { event -> (event: BlockFileReader.Event, checked: Checked?) in
+                    guard case .block(let frame, let bytes) = event else { return (event, nil) }
+                    return (event, Self.check(frame, bytes, file: name))
+                },
+                consume: { item in
+                    switch item.event {
+                    case .block(let frame, _): consumed = frame.payload.upperBound
+                    case .skipped(let offset, let count): consumed = offset + count
+                    }
+                    switch (item.event, item.checked) {
+                    case (.skipped(let offset, let count), _):
+                        warn("\(name): skipped \(count) byte\(count == 1 ? "" : "s") that are not a block at offset \(offset)")
+                    case (.block, .leftOut(let why)?):
+                        warn(why)
+                    case (.block(let frame, let bytes), .block(let header, let strippedSize, let txCount, let failure)?):
+                        if let failure {
+                            let invalid = InvalidBlock(hash: header.hash, file: name, offset: frame.offset, rule: failure.rule, detail: failure.detail)
+                            report.invalid.append(invalid)
+                            warn(invalid.description)
+                        }
+                        pending.append((frame, header, bytes.count, strippedSize * 3 + bytes.count, txCount, failure))
+                        if pending.count >= min(batchSize, 50_000) {
+                            try measure("  of which: write header rows") { try flush() }
+                            try committedBatch()
+                        }
+                    case (.block, nil):
+                        break
+                    }
+                    state.bytes = scannedBefore + reader.position
+                    return true
+                })
+            try measure("  of which: write header rows") { try flush(atEnd: true) }
             scannedBefore += file.bytes.count
         }
         return read
+    }
+
+    /// What checking a block read from a file found.
+    enum Checked: Sendable {
+        /// Indexed: its header, stripped size, transaction count and the first rule it breaks.
+        case block(BlockHeader, strippedSize: Int, txCount: Int, failure: RuleFailure?)
+        /// Left out, with the warning saying why.
+        case leftOut(String)
     }
 
     /// A block must decode and meet the target its own nBits sets to be indexed at all. (Test
     /// chains mined at regtest difficulty under another network's magic are common, so the
     /// network's easiest-target limit is `verify`'s business, not the index's.) It is then
     /// checked against Core's context-free block rules.
-    /// - Returns: the decoded block and the first rule it breaks; nil (with a warning) when
-    ///   it is left out.
-    func check(_ frame: BlockFrame, _ bytes: [UInt8], file: String) -> (Block, RuleFailure?)? {
+    static func check(_ frame: BlockFrame, _ bytes: [UInt8], file: String) -> Checked {
         do {
             let header = try BlockHeader(decoding: bytes)
             guard header.hasValidProofOfWork(hash: header.hash, limit: .max) else {
-                warn("\(file): block at offset \(frame.offset) (\(header.hash)) fails its proof of work; left out")
-                return nil
+                return .leftOut("\(file): block at offset \(frame.offset) (\(header.hash)) fails its proof of work; left out")
             }
             let (block, offsets) = try Block.decodeLocated(bytes, baseOffset: frame.payload.lowerBound)
             let failures = BlockRules.check(block, hash: block.hash, network: frame.network, powLimit: .max,
                                             baseOffset: frame.payload.lowerBound, transactionOffsets: offsets)
-            return (block, failures.first)
+            return .block(block.header, strippedSize: block.strippedSize, txCount: block.transactions.count, failure: failures.first)
         } catch {
-            warn("\(file): block at offset \(frame.offset) does not decode (\(error)); left out")
-            return nil
+            return .leftOut("\(file): block at offset \(frame.offset) does not decode (\(error)); left out")
         }
     }
 
     /// Records a block read from a file. A block already known keeps its row, unless that
     /// row's copy was mutated (its body is not the one its header commits to) and this copy
     /// is not: then this copy replaces it.
-    func insertHeader(_ db: Database, frame: BlockFrame, header h: BlockHeader, size: Int, weight: Int, txCount: Int,
-                      failure: RuleFailure?, file: String) throws {
-        if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'network'") == nil {
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('network', ?)", arguments: [frame.network.name])
-        }
-        try db.cachedStatement(sql: """
-            INSERT INTO blocks (hash, previous_hash, version, merkle_root, time, bits, nonce, size, weight, tx_count, file, offset,
-                                invalid_reason, invalid_detail)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(hash) DO UPDATE SET size = excluded.size, weight = excluded.weight, tx_count = excluded.tx_count,
-              file = excluded.file, offset = excluded.offset, invalid_reason = NULL, invalid_detail = NULL
-            WHERE blocks.invalid_reason IN (\(Self.mutationList)) AND excluded.invalid_reason IS NULL
-            """).execute(arguments: [data(h.hash), data(h.previousBlockHash), Int(h.version), data(h.merkleRoot), Int(h.time), Int(h.bits),
-                                     Int(h.nonce), size, weight, txCount, file, frame.offset, failure?.rule, failure?.detail])
-    }
+    static let insertHeader = """
+        INSERT INTO blocks (hash, previous_hash, version, merkle_root, time, bits, nonce, size, weight, tx_count, file, offset,
+                            invalid_reason, invalid_detail)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(hash) DO UPDATE SET size = excluded.size, weight = excluded.weight, tx_count = excluded.tx_count,
+          file = excluded.file, offset = excluded.offset, invalid_reason = NULL, invalid_detail = NULL
+        WHERE blocks.invalid_reason IN (\(mutationList)) AND excluded.invalid_reason IS NULL
+        """
 
     /// `BlockRules.mutationRules` as an SQL list (constants of ours, not input).
     static let mutationList = BlockRules.mutationRules.sorted().map { "'\($0)'" }.joined(separator: ", ")
@@ -219,6 +275,7 @@ public final class ChainIndexer {
     static let invalidAncestor = "bad-prevblk"
 
     func link(_ folder: BlocksFolder, report: inout IndexReport) throws {
+        let linkStart = monotonicNanoseconds()
         state.phase = "linking"
         progress(state)
         var stored = [Stored]()
@@ -282,12 +339,12 @@ public final class ChainIndexer {
             if storedRoot == nil {
                 try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('root', ?)", arguments: [tree[root].hash.displayHex])
             }
+            let update = try RowStatement(db, "UPDATE blocks SET height = ?, work = ? WHERE id = ?")
             for i in tree.nodes.indices where tree[i].root == root {
                 let height = rootHeight + tree[i].depth
                 if stored[i].height != height {
                     stored[i].height = height
-                    try db.execute(sql: "UPDATE blocks SET height = ?, work = ? WHERE id = ?",
-                                   arguments: [height, workData(tree[i].chainWork), stored[i].id])
+                    try update.run { $0.int(height); $0.work(tree[i].chainWork); $0.int(stored[i].id) }
                 }
             }
             for i in tree.nodes.indices {
@@ -303,7 +360,15 @@ public final class ChainIndexer {
         }
         // The current tip: the highest block connected by earlier runs.
         var tip = tree.nodes.indices.filter { stored[$0].inBest }.max { stored[$0].height! < stored[$1].height! }
-        var connector = Connector(network: network)
+        timings.add("link blocks, heights and work", Double(monotonicNanoseconds() - linkStart) / 1e9)
+        // An initial load (nothing connected yet, from a genesis block) keeps the whole UTXO
+        // set in memory and builds the secondary indexes once at the end.
+        let bulk = try tip == nil && fromGenesis && database.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM transactions") == 0 }
+        var connector = try database.writeWithoutTransaction { db in
+            // Otherwise lookups go to SQLite: an interrupted load's indexes are built first.
+            if bulk { try db.inTransaction { try Schema.deferIndexes(db); return .commit } } else { try restoreIndexes(db) }
+            return try Connector(db, network: network, fromGenesis: fromGenesis, complete: bulk, coinCapacity: coinCapacity)
+        }
         state.phase = "connecting"
         state.blocks = 0
         // Core's ActivateBestChain: move to the best valid tip; when a block on the way turns
@@ -311,6 +376,8 @@ public final class ChainIndexer {
         while let target = tree.bestTip(inTreeOf: root), target != tip {
             let (stale, fresh) = tree.path(from: tip, to: target)
             state.blocksTotal = state.blocks + stale.count + fresh.count
+            // Undoing blocks needs the indexes, and leaves the caches behind the database.
+            if !stale.isEmpty { try database.writeWithoutTransaction { db in try restoreIndexes(db) } }
             for batch in stride(from: 0, to: stale.count, by: batchSize) {
                 let part = stale[batch..<min(batch + batchSize, stale.count)]
                 try database.write { db in
@@ -322,51 +389,13 @@ public final class ChainIndexer {
                 state.blocks += part.count
                 try committedBatch()
             }
-            var next = 0
-            var failed = false
-            while next < fresh.count && !failed {
-                // A batch: up to batchSize blocks, or readAheadBytes of them.
-                var end = next, bytes = 0
-                while end < fresh.count && end - next < batchSize && (end == next || bytes + stored[fresh[end]].size <= readAheadBytes) {
-                    bytes += stored[fresh[end]].size
-                    end += 1
-                }
-                let blocks = try fresh[next..<end].map { ($0, try readBlock(folder, stored[$0], hash: tree[$0].hash)) }
-                var connected = 0
-                try database.write { db in
-                    let bip34Block = try bip34BlockHash(db, network: network)
-                    for (i, read) in blocks {
-                        let height = stored[i].height!
-                        let enforceBIP30 = network.enforcesBIP30(height: height, hash: tree[i].hash, bip34BlockHash: bip34Block)
-                        if let failure = try connector.connect(db, block: read.block, offsets: read.offsets, id: stored[i].id,
-                                                               height: height, enforceBIP30: enforceBIP30, fromGenesis: fromGenesis) {
-                            let invalid = InvalidBlock(hash: tree[i].hash, file: stored[i].file, offset: stored[i].offset,
-                                                       rule: failure.rule, detail: failure.detail)
-                            report.invalid.append(invalid)
-                            warn(invalid.description)
-                            try markInvalid(db, stored[i], reason: failure.rule, detail: failure.detail)
-                            stored[i].invalidReason = failure.rule
-                            for j in tree.markInvalid(i, reason: failure.rule) where stored[j].invalidReason == nil {
-                                try markInvalid(db, stored[j], reason: Self.invalidAncestor, detail: "an ancestor is invalid")
-                                stored[j].invalidReason = Self.invalidAncestor
-                            }
-                            failed = true
-                            break
-                        }
-                        stored[i].inBest = true
-                        connected += 1
-                        state.transactions += read.block.transactions.count
-                    }
-                    try connector.flush(db)
-                }
-                if connected > 0 { tip = fresh[next + connected - 1] }
-                next += connected
-                report.connected += connected
-                state.blocks += connected
-                progress(state)
-                try committedBatch()
+            if !stale.isEmpty { try database.writeWithoutTransaction { db in try connector.forget(db) } }
+            try measure("connect blocks (decoded on 2 threads)") {
+                try connect(fresh, folder: folder, tree: &tree, stored: &stored, tip: &tip, connector: &connector, report: &report)
             }
         }
+        try database.writeWithoutTransaction { db in try restoreIndexes(db) }
+        for step in connector.writes.times.steps { timings.add("  writer thread: " + step.name.trimmingCharacters(in: .whitespaces), step.seconds) }
         if let tip {
             report.tipHash = tree[tip].hash
             report.tipHeight = stored[tip].height
@@ -374,10 +403,134 @@ public final class ChainIndexer {
         openFiles.removeAll()
     }
 
-    /// The best chain's block at the network's BIP34 height, if it has one (for BIP30).
-    func bip34BlockHash(_ db: Database, network: ChainParameters) throws -> BlockHash? {
-        try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM blocks WHERE in_best_chain = 1 AND height = ?"),
-                          arguments: [network.bip34Height]).map(hash)
+    /// Unspent outputs the connector keeps in memory, at most (about 100 bytes each).
+    public var coinCapacity = 2_000_000
+    /// Rows gathered in memory before they are written, at most.
+    var batchRows = 400_000
+    /// Blocks gathered in memory before their rows are written, at most.
+    var writeBlocks = 2_000
+    /// Rows written before a commit, at most.
+    public var commitRows = 5_000_000
+
+    /// Connects `fresh` (a path up from the tip) block by block until one is invalid.
+    /// Blocks are read and decoded on two threads, a window ahead of the writer (the window
+    /// holds about `readAheadBytes` of the largest of them); the writer checks each against the
+    /// UTXO set and writes batches of `batchSize` blocks or `batchRows` rows.
+    func connect(_ fresh: [Int], folder: BlocksFolder, tree: inout BlockTree, stored: inout [Stored], tip: inout Int?,
+                 connector: inout Connector, report: inout IndexReport) throws {
+        guard !fresh.isEmpty else { return }
+        let largest = fresh.map { stored[$0].size }.max() ?? 1
+        let window = min(256, max(4, readAheadBytes / max(largest, 1)))
+        let network = connector.network
+        let key = folder.xorKey
+        var next = 0
+        var pending = [Int]()
+        var produceError: (any Error)?
+        let items = fresh.map { (node: $0, file: stored[$0].file, offset: stored[$0].offset, size: stored[$0].size) }
+        var readSinceRelease = 0
+        try database.writeWithoutTransaction { db in
+            // Rows are written every `writeBlocks` blocks or `batchRows` rows (bounding the
+            // memory they take), and committed every `batchSize` blocks or `commitRows` rows:
+            // each commit rewrites every page its transaction touched, so fewer, larger
+            // commits write far less.
+            var written = [Int]()
+            func write() throws {
+                guard !connector.batch.blocks.isEmpty else { return }
+                try measure("  handing rows to the writer (waiting for it)") { try connector.flush(db) { db in try restoreIndexes(db) } }
+                state.blocks += connector.batch.blocks.count
+                progress(state)
+            }
+            func commit() throws {
+                try write()
+                guard db.isInsideTransaction else { return }
+                try measure("  handing rows to the writer (waiting for it)") { try connector.commit(db) }
+                for i in written { stored[i].inBest = true }
+                tip = written.last ?? tip
+                report.connected += written.count
+                written.removeAll()
+                try committedBatch()
+            }
+            do {
+                try orderedParallelMap(
+                    workers: 2, window: window,
+                    produce: { () -> (node: Int, file: MappedFile, offset: Int)? in
+                        guard produceError == nil, next < items.count else { return nil }
+                        let item = items[next]
+                        next += 1
+                        // Each block is copied out of its file's mapping when read: every
+                        // 64 MB read, the mapped pages leave memory (they come back from the
+                        // page cache if touched again), so resident memory does not grow with
+                        // the files.
+                        readSinceRelease += item.size
+                        if readSinceRelease >= 64 << 20 {
+                            for file in self.openFiles.values { file.release(0..<file.bytes.count) }
+                            readSinceRelease = 0
+                        }
+                        do { return (item.node, try self.openFile(folder, item.file), item.offset) } catch {
+                            produceError = error
+                            return nil
+                        }
+                    },
+                    transform: { item -> Result<PreparedBlock, IndexError> in
+                        guard let bytes = BlockFileReader.block(in: item.file, key: key, at: item.offset) else {
+                            return .failure(IndexError("no block at offset \(item.offset) any more"))
+                        }
+                        do {
+                            let (block, offsets) = try Block.decodeLocated(bytes, baseOffset: item.offset + 8)
+                            return .success(PreparedBlock(node: item.node, block: block, offsets: offsets, network: network))
+                        } catch {
+                            return .failure(IndexError("block at offset \(item.offset) no longer decodes: \(error)"))
+                        }
+                    },
+                    consume: { result in
+                        let prepared = try result.get()
+                        let i = prepared.node
+                        if let failure = try measure("  UTXO rules and rows", { try connector.connect(db, prepared, id: stored[i].id, height: stored[i].height!) }) {
+                            try commit()
+                            let invalid = InvalidBlock(hash: tree[i].hash, file: stored[i].file, offset: stored[i].offset,
+                                                       rule: failure.rule, detail: failure.detail)
+                            report.invalid.append(invalid)
+                            warn(invalid.description)
+                            stored[i].invalidReason = failure.rule
+                            let descendants = tree.markInvalid(i, reason: failure.rule)
+                            try db.inTransaction {
+                                try markInvalid(db, stored[i], reason: failure.rule, detail: failure.detail)
+                                for j in descendants where stored[j].invalidReason == nil {
+                                    try markInvalid(db, stored[j], reason: Self.invalidAncestor, detail: "an ancestor is invalid")
+                                    stored[j].invalidReason = Self.invalidAncestor
+                                }
+                                return .commit
+                            }
+                            return false
+                        }
+                        written.append(i)
+                        state.transactions += prepared.block.transactions.count
+                        if connector.batch.blocks.count >= writeBlocks || connector.batch.rows >= batchRows { try write() }
+                        if written.count >= batchSize || connector.rowsSinceCommit >= commitRows { try commit() }
+                        return true
+                    })
+                try commit()
+            } catch {
+                try? connector.writes.wait()
+                if db.isInsideTransaction { try? db.rollback() }
+                throw error
+            }
+        }
+        if let produceError { throw produceError }
+    }
+
+    /// Builds the indexes an initial load deferred, if any are missing.
+    func restoreIndexes(_ db: Database) throws {
+        guard try Schema.indexesDeferred(db) else { return }
+        state.phase = "building indexes"
+        progress(state)
+        try measure("build deferred indexes") {
+            try db.inSavepoint {
+                try Schema.restoreIndexes(db)
+                return .commit
+            }
+        }
+        state.phase = "connecting"
     }
 
     func markInvalid(_ db: Database, _ block: Stored, reason: String, detail: String) throws {
@@ -392,18 +545,20 @@ public final class ChainIndexer {
     /// Open files, by name, while linking and connecting.
     var openFiles = [String: MappedFile]()
 
+    /// The mapped file `name` of `folder` (kept open while linking and connecting).
+    func openFile(_ folder: BlocksFolder, _ name: String) throws -> MappedFile {
+        if let open = openFiles[name] { return open }
+        guard let path = folder.files.first(where: { $0.hasSuffix("/" + name) || $0 == name }) else {
+            throw IndexError("a block is in \(name), which is not among the files given")
+        }
+        let file = try MappedFile(path: path, populate: false)
+        openFiles[name] = file
+        return file
+    }
+
     /// Reads a block back from its file.
     func readBlock(_ folder: BlocksFolder, _ node: Stored, hash: BlockHash) throws -> (block: Block, offsets: [Int]) {
-        let file: MappedFile
-        if let open = openFiles[node.file] {
-            file = open
-        } else {
-            guard let path = folder.files.first(where: { $0.hasSuffix("/" + node.file) || $0 == node.file }) else {
-                throw IndexError("block \(hash) is in \(node.file), which is not among the files given")
-            }
-            file = try MappedFile(path: path)
-            openFiles[node.file] = file
-        }
+        let file = try openFile(folder, node.file)
         guard let bytes = BlockFileReader.block(in: file, key: folder.xorKey, at: node.offset) else {
             throw IndexError("\(node.file): no block at offset \(node.offset) any more")
         }
@@ -414,21 +569,32 @@ public final class ChainIndexer {
     /// Undoes a block: its outputs go, the outputs it spent are unspent again, and the
     /// addresses it touched lose its amounts.
     func disconnect(_ db: Database, _ node: Stored) throws {
-        let txs = try Int64.fetchAll(db, sql: "SELECT id FROM transactions WHERE block_id = ? ORDER BY position DESC", arguments: [node.id])
+        let txs = try Row.fetchAll(db, sql: "SELECT id, height FROM transactions WHERE block_id = ? ORDER BY position DESC", arguments: [node.id])
         var touched = Set<Int64>()
         for tx in txs {
-            try db.execute(sql: "UPDATE outputs SET spent_by_tx = NULL, spent_by_input = NULL WHERE spent_by_tx = ?", arguments: [tx])
-            for row in try Row.fetchAll(db, sql: "SELECT address_id, received, sent FROM address_transactions WHERE tx_id = ?", arguments: [tx]) {
-                let (address, received, sent): (Int64, Int64, Int64) = (row[0], row[1], row[2])
+            let (id, height): (Int64, Int64) = (tx[0], tx[1])
+            // The addresses of its outputs and of the outputs its inputs spent.
+            let addresses = try Int64.fetchAll(db, sql: """
+                SELECT address_id FROM outputs WHERE tx_id = ?1 AND address_id IS NOT NULL
+                UNION SELECT o.address_id FROM inputs i JOIN outputs o ON o.tx_id = i.previous_tx_id AND o.vout = i.previous_vout
+                WHERE i.tx_id = ?1 AND o.address_id IS NOT NULL
+                """, arguments: [id])
+            for address in addresses {
+                guard let row = try Row.fetchOne(db, sql: "SELECT received, sent FROM address_transactions WHERE address_id = ? AND height = ? AND tx_id = ?",
+                                                 arguments: [address, height, id]) else { continue }
+                let (received, sent): (Int64, Int64) = (row[0], row[1])
                 touched.insert(address)
                 try db.execute(sql: "UPDATE addresses SET balance = balance - ?, received = received - ?, sent = sent - ?, tx_count = tx_count - 1 WHERE id = ?",
                                arguments: [received - sent, received, sent, address])
+                try db.execute(sql: "DELETE FROM address_transactions WHERE address_id = ? AND height = ? AND tx_id = ?", arguments: [address, height, id])
             }
-            try db.execute(sql: "DELETE FROM address_transactions WHERE tx_id = ?", arguments: [tx])
-            try db.execute(sql: "DELETE FROM transfers WHERE tx_id = ?", arguments: [tx])
-            try db.execute(sql: "DELETE FROM outputs WHERE tx_id = ?", arguments: [tx])
-            try db.execute(sql: "DELETE FROM inputs WHERE tx_id = ?", arguments: [tx])
-            try db.execute(sql: "DELETE FROM transactions WHERE id = ?", arguments: [tx])
+            try db.execute(sql: """
+                UPDATE outputs SET spent_by_tx = NULL, spent_by_input = NULL
+                WHERE (tx_id, vout) IN (SELECT previous_tx_id, previous_vout FROM inputs WHERE tx_id = ? AND previous_tx_id IS NOT NULL)
+                """, arguments: [id])
+            try db.execute(sql: "DELETE FROM outputs WHERE tx_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM inputs WHERE tx_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM transactions WHERE id = ?", arguments: [id])
         }
         for address in touched {
             try db.execute(sql: """
@@ -443,146 +609,6 @@ public final class ChainIndexer {
     }
 }
 
-/// Connects blocks: checks each against the UTXO set (`ConnectRules`), then writes its
-/// transactions, inputs and outputs and spends outputs; address changes are gathered and
-/// written by `flush` at the end of each batch.
-struct Connector {
-    let network: ChainParameters
-    var summaries = [Int64: (balance: Int64, received: Int64, sent: Int64, txs: Int64, first: Int64, last: Int64)]()
-    var addressIDs = [String: Int64]()
-
-    init(network: ChainParameters) { self.network = network }
-
-    /// Where a spent output's row is: its transaction's row id and its address's id.
-    typealias Location = (tx: Int64, address: Int64?)
-
-    /// Checks `block` and, when it passes, writes it and marks it in the best chain.
-    /// - Parameter fromGenesis: the chain starts at a genesis block, so every input must
-    ///   spend an output in the index; otherwise an outpoint whose transaction the index has
-    ///   never seen is from before the first block, with its value and address unknown.
-    /// - Returns: the rule the block breaks (then nothing is written), or nil.
-    mutating func connect(_ db: Database, block: Block, offsets: [Int], id: Int64, height: Int64,
-                          enforceBIP30: Bool, fromGenesis: Bool) throws -> RuleFailure? {
-        var locations = [OutPoint: Location]()
-        let unspent = try db.cachedStatement(sql: """
-            SELECT o.tx_id, o.value, o.address_id, t.height, t.is_coinbase FROM transactions t JOIN outputs o ON o.tx_id = t.id AND o.vout = ?
-            WHERE t.txid = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY t.id DESC LIMIT 1
-            """)
-        let known = try db.cachedStatement(sql: "SELECT 1 FROM transactions WHERE txid = ? LIMIT 1")
-        let hasUnspent = try db.cachedStatement(sql: """
-            SELECT 1 FROM transactions t JOIN outputs o ON o.tx_id = t.id WHERE t.txid = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0 LIMIT 1
-            """)
-        let checked = try ConnectRules.check(
-            block, height: height, network: network, enforceBIP30: enforceBIP30, transactionOffsets: offsets,
-            lookup: { outpoint in
-                if let row = try Row.fetchOne(unspent, arguments: [Int64(outpoint.index), data(outpoint.txid)]) {
-                    locations[outpoint] = (row[0], row[2])
-                    return .unspent(Coin(value: row[1], height: row[3], isCoinbase: row[4]))
-                }
-                if fromGenesis { return .missingOrSpent }
-                let seen = try Bool.fetchOne(known, arguments: [data(outpoint.txid)]) ?? false
-                return seen ? .missingOrSpent : .outsideRange
-            },
-            hasUnspentOutputs: { txid in try Bool.fetchOne(hasUnspent, arguments: [data(txid)]) == true })
-        let connection: BlockConnection
-        switch checked {
-        case .failure(let failure): return failure
-        case .success(let value): connection = value
-        }
-        let genesis = block.hash == network.genesisHash
-        for (position, tx) in block.transactions.enumerated() {
-            var received = [Int64: Int64](), sent = [Int64: Int64]()
-            var inputCounts = [Int64: Int64](), outputCounts = [Int64: Int64]()
-            try db.cachedStatement(sql: "INSERT INTO transactions (txid, block_id, height, position, size, weight, fee, is_coinbase, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [data(tx.txid), id, height, position, tx.size(), tx.weight, connection.fees[position], tx.isCoinbase,
-                                     position < offsets.count ? offsets[position] : nil])
-            let txID = db.lastInsertedRowID
-            if !tx.isCoinbase {
-                for (n, input) in tx.inputs.enumerated() {
-                    let outpoint = input.previousOutput
-                    let coin = connection.spent[position][n]
-                    var address: Int64?
-                    if coin != nil, let location = locations[outpoint] {
-                        address = location.address
-                        try db.cachedStatement(sql: "UPDATE outputs SET spent_by_tx = ?, spent_by_input = ? WHERE tx_id = ? AND vout = ?")
-                            .execute(arguments: [txID, n, location.tx, Int64(outpoint.index)])
-                        if let address {
-                            sent[address, default: 0] += coin!.value
-                            inputCounts[address, default: 0] += 1
-                        }
-                    }
-                    try db.cachedStatement(sql: "INSERT INTO inputs (tx_id, n, previous_txid, previous_vout, address_id, value) VALUES (?, ?, ?, ?, ?, ?)")
-                        .execute(arguments: [txID, n, data(outpoint.txid), Int64(outpoint.index), address, coin?.value])
-                }
-            }
-            for (n, output) in tx.outputs.enumerated() {
-                let script = Script(output.scriptPubKey)
-                let pattern = script.pattern
-                var address: Int64?
-                if let text = pattern.address(on: network)?.text {
-                    address = try addressID(db, text)
-                    received[address!, default: 0] += output.value
-                    outputCounts[address!, default: 0] += 1
-                }
-                let unspendable = script.isUnspendable || (genesis && tx.isCoinbase)
-                try db.cachedStatement(sql: "INSERT INTO outputs (tx_id, vout, value, type, address_id, unspendable) VALUES (?, ?, ?, ?, ?, ?)")
-                    .execute(arguments: [txID, n, output.value, pattern.type.rawValue, address, unspendable])
-                // Later transactions of this block may spend it.
-                locations[OutPoint(txid: tx.txid, index: UInt32(n))] = (txID, address)
-            }
-            for sender in inputCounts.keys.sorted() {
-                for receiver in outputCounts.keys.sorted() {
-                    try db.cachedStatement(sql: "INSERT INTO transfers (sender_id, receiver_id, height, tx_id, amount) VALUES (?, ?, ?, ?, ?)")
-                        .execute(arguments: [sender, receiver, height, txID, received[receiver] ?? 0])
-                }
-            }
-            for address in Set(received.keys).union(sent.keys) {
-                let (r, s) = (received[address] ?? 0, sent[address] ?? 0)
-                try db.cachedStatement(sql: "INSERT INTO address_transactions (address_id, height, tx_id, received, sent, inputs, outputs) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                    .execute(arguments: [address, height, txID, r, s, inputCounts[address] ?? 0, outputCounts[address] ?? 0])
-                var summary = summaries[address] ?? (0, 0, 0, 0, height, height)
-                summary.balance += r - s
-                summary.received += r
-                summary.sent += s
-                summary.txs += 1
-                summary.first = min(summary.first, height)
-                summary.last = max(summary.last, height)
-                summaries[address] = summary
-            }
-        }
-        try db.cachedStatement(sql: "UPDATE blocks SET in_best_chain = 1 WHERE id = ?").execute(arguments: [id])
-        return nil
-    }
-
-    /// The id of `text` in `addresses`, created on first sight.
-    mutating func addressID(_ db: Database, _ text: String) throws -> Int64 {
-        if let id = addressIDs[text] { return id }
-        if addressIDs.count > 1_000_000 { addressIDs.removeAll(keepingCapacity: true) }  // bounded cache
-        let id: Int64
-        if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM addresses WHERE address = ?"), arguments: [text]) {
-            id = existing
-        } else {
-            try db.cachedStatement(sql: "INSERT INTO addresses (address) VALUES (?)").execute(arguments: [text])
-            id = db.lastInsertedRowID
-        }
-        addressIDs[text] = id
-        return id
-    }
-
-    /// Writes the batch's address changes.
-    mutating func flush(_ db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            UPDATE addresses SET balance = balance + ?, received = received + ?, sent = sent + ?, tx_count = tx_count + ?,
-              first_seen_height = MIN(COALESCE(first_seen_height, ?5), ?5), last_seen_height = MAX(COALESCE(last_seen_height, ?6), ?6)
-            WHERE id = ?7
-            """)
-        for (address, s) in summaries.sorted(by: { $0.key < $1.key }) {
-            try statement.execute(arguments: [s.balance, s.received, s.sent, s.txs, s.first, s.last, address])
-        }
-        summaries.removeAll(keepingCapacity: true)
-    }
-}
-
 /// A problem that stops indexing.
 public struct IndexError: Error, CustomStringConvertible {
     public let description: String
@@ -591,11 +617,6 @@ public struct IndexError: Error, CustomStringConvertible {
 
 func data(_ hash: Hash256) -> Data { hash.withUnsafeBytes { Data($0) } }
 func hash(_ data: Data) -> Hash256 { Hash256(wireBytes: data) ?? .zero }
-func workData(_ work: UInt256) -> Data {
-    var bytes = [UInt8]()
-    for limb in [work.l3, work.l2, work.l1, work.l0] { withUnsafeBytes(of: limb.bigEndian) { bytes.append(contentsOf: $0) } }
-    return Data(bytes)
-}
 
 /// `path` made absolute (symbolic links resolved), so a server started elsewhere finds the file.
 func absolutePath(_ path: String) -> String {

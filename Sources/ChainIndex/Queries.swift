@@ -327,13 +327,16 @@ public struct IndexSnapshot {
         let start = try Cursor(cursor)
         let (from, to) = (try addressID(a), try addressID(b))
         guard let from, let to else { return BetweenPage(items: [], nextCursor: nil) }
-        let directions = bothWays && from != to ? "((f.sender_id = ?1 AND f.receiver_id = ?2) OR (f.sender_id = ?2 AND f.receiver_id = ?1))"
-                                                : "f.sender_id = ?1 AND f.receiver_id = ?2"
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT f.tx_id, f.height, f.amount, t.txid, f.sender_id FROM transfers f JOIN transactions t ON t.id = f.tx_id
-            WHERE \(directions) AND (f.height < ?3 OR (f.height = ?3 AND f.tx_id < ?4))
-            ORDER BY f.height DESC, f.tx_id DESC, f.sender_id LIMIT ?5
-            """), arguments: [from, to, start.height, start.id, limit.map { $0 + 1 } ?? -1])
+        let limitArgument = limit.map { $0 + 1 } ?? -1
+        var rows = try transfers(from: from, to: to, before: start, limit: limitArgument)
+        if bothWays && from != to {
+            rows += try transfers(from: to, to: from, before: start, limit: limitArgument)
+            rows.sort { (a, b) in
+                let (ha, hb): (Int64, Int64) = (a[1], b[1]), (ta, tb): (Int64, Int64) = (a[0], b[0]), (sa, sb): (Int64, Int64) = (a[4], b[4])
+                return (ha, ta, -sa) > (hb, tb, -sb)
+            }
+            if limitArgument >= 0 { rows = Array(rows.prefix(limitArgument)) }
+        }
         let shown = limit.map { Array(rows.prefix($0)) } ?? rows
         let items = shown.map { r in
             let forward = (r[4] as Int64) == from
@@ -342,6 +345,28 @@ public struct IndexSnapshot {
         var next: String?
         if let limit, rows.count > limit, let last = shown.last { next = Cursor(height: last[1], id: last[0]).text }
         return BetweenPage(items: items, nextCursor: next)
+    }
+
+    /// Rows (tx row, height, amount received by `to`, txid, `from`) of the transactions in
+    /// which `from` has inputs and `to` has outputs, before `cursor`, newest first: a join of
+    /// the two addresses' `address_transactions` rows. It walks the address with fewer
+    /// transactions and looks each one up in the other's rows by key, so its cost is that
+    /// address's row count at most, however wide the transactions are.
+    func transfers(from: Int64, to: Int64, before cursor: Cursor, limit: Int) throws -> [Row] {
+        let counts = try Row.fetchOne(db.cachedStatement(sql: "SELECT (SELECT tx_count FROM addresses WHERE id = ?), (SELECT tx_count FROM addresses WHERE id = ?)"),
+                                      arguments: [from, to])
+        let (fromCount, toCount): (Int64, Int64) = (counts?[0] ?? 0, counts?[1] ?? 0)
+        // CROSS JOIN keeps SQLite's join order: the first table is the one walked.
+        let (outer, inner) = fromCount <= toCount ? ("s", "r") : ("r", "s")
+        return try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT s.tx_id, s.height, r.received, t.txid, s.address_id
+            FROM address_transactions \(outer) CROSS JOIN address_transactions \(inner)
+              ON \(inner).address_id = ?\(inner == "s" ? 1 : 2) AND \(inner).height = \(outer).height AND \(inner).tx_id = \(outer).tx_id
+            JOIN transactions t ON t.id = s.tx_id
+            WHERE \(outer).address_id = ?\(outer == "s" ? 1 : 2) AND s.inputs > 0 AND r.outputs > 0
+              AND (\(outer).height < ?3 OR (\(outer).height = ?3 AND \(outer).tx_id < ?4))
+            ORDER BY \(outer).height DESC, \(outer).tx_id DESC LIMIT ?5
+            """), arguments: [from, to, cursor.height, cursor.id, limit])
     }
 
     /// - Throws: `QueryError.limitOutOfRange` for a limit outside `QueryLimits.page`.
@@ -401,8 +426,8 @@ extension IndexQueries {
             while pairs.count < count && txs > 0 && attempts < count * 20 {
                 attempts += 1
                 if let r = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT ai.address, ao.address FROM inputs i JOIN outputs o ON o.tx_id = i.tx_id
-                    JOIN addresses ai ON ai.id = i.address_id JOIN addresses ao ON ao.id = o.address_id
+                    SELECT ai.address, ao.address FROM inputs i JOIN outputs p ON p.tx_id = i.previous_tx_id AND p.vout = i.previous_vout
+                    JOIN outputs o ON o.tx_id = i.tx_id JOIN addresses ai ON ai.id = p.address_id JOIN addresses ao ON ao.id = o.address_id
                     WHERE i.tx_id = (SELECT id FROM transactions WHERE id >= ? AND is_coinbase = 0 ORDER BY id LIMIT 1) LIMIT 1
                     """), arguments: [random(txs)]) {
                     pairs.append((r[0], r[1]))

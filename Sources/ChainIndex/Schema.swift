@@ -1,17 +1,19 @@
 package import GRDB
 
-/// The index's tables, created and upgraded by GRDB migrations.
+/// The index's tables, created and upgraded by GRDB migrations. Every table grows with the
+/// chain's blocks, transactions, inputs and outputs, never faster.
 ///
 /// - `files`: how far each blk file has been read (re-runs start there).
 /// - `blocks`: every block seen, best chain or not, with its height and chain work once linked.
 /// - `transactions`, `inputs`, `outputs`: the best chain's; an output's `spent_by_tx` is the
-///   spending transaction, so the UTXO set is the unspent, spendable outputs.
+///   spending transaction, so the UTXO set is the unspent, spendable outputs. An input names
+///   the output it spends by row; its txid is stored only for an output outside the index.
 /// - `addresses`: per-address summaries; `address_transactions`: each transaction touching an
 ///   address, once, with what it received and sent there and how many of the transaction's
-///   inputs and outputs are the address's; `transfers`: for each transaction, every
-///   (input address, output address) pair with what the output address received, so
-///   "from A to B" is one index range.
-/// - `meta`: the network, the root block and the blocks folder's XOR key (`xor_key`, hex).
+///   inputs and outputs are the address's. "From A to B" is the transactions in which A has
+///   inputs and B outputs: a join of the two addresses' rows, keyed by (address, height, tx).
+/// - `meta`: the network, the root block, the blocks folder's XOR key (`xor_key`, hex), and
+///   `indexes_deferred` while an initial load runs without its secondary indexes.
 package enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -117,7 +119,58 @@ package enum Schema {
                 ALTER TABLE transactions ADD COLUMN offset INTEGER;
                 """)
         }
+        migrator.registerMigration("v4: linear storage") { db in
+            // No table grows faster than inputs plus outputs: `transfers` (input address ×
+            // output address per transaction) goes, `between` joins `address_transactions`
+            // with itself. An input names the output it spends by row (`previous_tx_id`,
+            // `previous_vout`); its txid is kept only when the output is outside the index
+            // (`previous_txid`), and its address and value are the output's. Indexes no query
+            // uses go.
+            try db.execute(sql: """
+                DROP TABLE transfers;
+                DROP INDEX address_transactions_tx;
+                CREATE TABLE inputs_v4 (
+                    tx_id INTEGER NOT NULL,
+                    n INTEGER NOT NULL,
+                    previous_tx_id INTEGER,
+                    previous_vout INTEGER NOT NULL,
+                    previous_txid BLOB,
+                    PRIMARY KEY (tx_id, n)) WITHOUT ROWID;
+                INSERT INTO inputs_v4 (tx_id, n, previous_tx_id, previous_vout, previous_txid)
+                  SELECT i.tx_id, i.n, o.tx_id, i.previous_vout, CASE WHEN o.tx_id IS NULL THEN i.previous_txid END
+                  FROM inputs i LEFT JOIN outputs o ON o.spent_by_tx = i.tx_id AND o.spent_by_input = i.n;
+                DROP TABLE inputs;
+                ALTER TABLE inputs_v4 RENAME TO inputs;
+                DROP INDEX outputs_spent_by;
+                """)
+        }
         return migrator
+    }
+
+    /// Secondary indexes that an initial load builds once at the end instead of row by row
+    /// (`deferIndexes`); every query works without them, only slower.
+    static let deferrable = [
+        ("transactions_txid", "CREATE INDEX IF NOT EXISTS transactions_txid ON transactions(txid)"),
+        ("transactions_block", "CREATE INDEX IF NOT EXISTS transactions_block ON transactions(block_id, position)"),
+        ("outputs_address", "CREATE INDEX IF NOT EXISTS outputs_address ON outputs(address_id, tx_id) WHERE address_id IS NOT NULL"),
+        ("addresses_balance", "CREATE INDEX IF NOT EXISTS addresses_balance ON addresses(balance DESC, id)"),
+    ]
+
+    /// Drops the deferrable indexes and notes it in `meta`, in the caller's transaction.
+    static func deferIndexes(_ db: Database) throws {
+        for (name, _) in deferrable { try db.execute(sql: "DROP INDEX IF EXISTS \(name)") }
+        try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('indexes_deferred', '1')")
+    }
+
+    /// Whether the deferrable indexes are missing (an initial load is under way, or was cut off).
+    static func indexesDeferred(_ db: Database) throws -> Bool {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'indexes_deferred'") != nil
+    }
+
+    /// Builds the deferred indexes (each one sort of its table) and clears the note.
+    static func restoreIndexes(_ db: Database) throws {
+        for (_, sql) in deferrable { try db.execute(sql: sql) }
+        try db.execute(sql: "DELETE FROM meta WHERE key = 'indexes_deferred'")
     }
 }
 
@@ -128,7 +181,7 @@ extension Schema {
         try db.read { db in
             var lines = [String]()
             for (table, order) in [("meta", "1"), ("files", "1"), ("blocks", "1"), ("transactions", "1"), ("outputs", "1, 2"),
-                                   ("inputs", "1, 2"), ("addresses", "1"), ("address_transactions", "1, 2, 3"), ("transfers", "1, 2, 3, 4")] {
+                                   ("inputs", "1, 2"), ("addresses", "1"), ("address_transactions", "1, 2, 3")] {
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") { lines.append("\(table) \(row)") }
             }
             return lines

@@ -20,11 +20,14 @@ struct Index: ParsableCommand {
     @Option(help: "The database, created if missing (default: $BLOCKSMITH_DB, else ~/.local/share/blocksmith/index.sqlite).")
     var db: String?
 
-    @Option(help: ArgumentHelp("Blocks per committed batch.", visibility: .hidden))
-    var batch = 500
+    @Option(help: ArgumentHelp("Blocks per committed batch, at most.", visibility: .hidden))
+    var batch: Int?
 
     @Option(help: ArgumentHelp("Stop after this many committed batches (crash-safety tests).", visibility: .hidden))
     var abortAfterBatches: Int?
+
+    @Flag(help: ArgumentHelp("Print where the time went (benchmark).", visibility: .hidden))
+    var timings = false
 
     func run() throws {
         let folder: BlocksFolder
@@ -33,7 +36,7 @@ struct Index: ParsableCommand {
         let folderOfDatabase = (path as NSString).deletingLastPathComponent
         if !folderOfDatabase.isEmpty { try? FileManager.default.createDirectory(atPath: folderOfDatabase, withIntermediateDirectories: true) }
         let indexer = try ChainIndexer(database: ChainIndexer.open(path: path))
-        indexer.batchSize = batch
+        if let batch { indexer.batchSize = batch }
         indexer.abortAfterBatches = abortAfterBatches
         let display = ProgressDisplay()
         indexer.progress = { display.show($0) }
@@ -52,6 +55,9 @@ struct Index: ParsableCommand {
         standardError("indexed: \(report.blocksRead) new blocks read, \(report.connected) connected, \(report.disconnected) disconnected, "
                       + "\(report.orphans) orphans\(invalid); \(tip)")
         standardError("index: \(path)")
+        if timings {
+            for step in indexer.timings.steps { standardError("time: " + step.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "%7.2f s", step.seconds)) }
+        }
     }
 }
 

@@ -93,7 +93,8 @@ import BlockFile
         defer { try? FileManager.default.removeItem(at: folder) }
         let whole = try DatabaseQueue()
         try index([folder], into: whole, batch: 100)
-        for abortAfter in [1, 7, 19] {
+        // The first batches write block rows as the files are read; the later ones connect blocks.
+        for abortAfter in [1, 7, 11, 12, 19, 25, 38] {
             let (pool, dbFolder) = try temporaryPool()
             defer { try? FileManager.default.removeItem(at: dbFolder) }
             #expect(throws: IndexAbort.self) { try index([folder], into: pool, batch: 100, abortAfter: abortAfter) }
@@ -103,15 +104,45 @@ import BlockFile
     }
 }
 
+/// Indexes written by earlier releases.
+@Suite struct MigrationTests {
+    /// The previous release's index of blocks 0-589 (schema v3, with the `transfers` table and
+    /// inputs that repeat their outputs' txid, address and value) migrates to rows identical to
+    /// a fresh index of the same blocks, and goes on answering and indexing.
+    @Test func v3IndexMigratesToTheSameRows() throws {
+        let folder = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("index.sqlite").path
+        try FileManager.default.copyItem(atPath: Fixtures.path("index/mainnet-000000-000589-v3.sqlite"), toPath: path)
+        let migrated = try ChainIndexer.open(path: path)
+        let fresh = try DatabaseQueue()
+        try index([RealDataTests.plain], into: fresh)
+        // `files` holds the absolute path the old index was built from.
+        let rows = { (db: any DatabaseReader) in try dump(db).filter { !$0.hasPrefix("files ") } }
+        #expect(try rows(migrated) == rows(fresh))
+        #expect(try migrated.read { try Bool.fetchOne($0, sql: "SELECT 1 FROM sqlite_schema WHERE name = 'transfers'") } == nil)
+        let q = try IndexQueries(migrated)
+        #expect(try q.read { try $0.between("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") }.items.map(\.amount) == [10 * Limits.coin])
+        #expect(try q.read { try $0.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16") }.inputs.map(\.address)
+                == ["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"])
+        let report = try index([RealDataTests.plain], into: migrated)
+        #expect(report.connected == 0 && report.tipHeight == 589)
+    }
+}
+
 /// The generator's ground truth: every number in its ledger.
 @Suite struct LedgerTests {
-    @Test func indexMatchesTheLedger() throws {
-        let ledger = try JSONSerialization.jsonObject(with: Data(Fixtures.bytes("spend-chain/spend-2000.ledger.json"))) as! [String: Any]
-        let folder = Fixtures.blocksFolder(Fixtures.framedBlocks("spend-chain/spend-2000.blk"), files: 3, shuffle: 50,
+    /// The standard spend chain, and one with CoinJoin-shaped transactions (50-200 inputs of
+    /// distinct owners); each indexed in one run with batches of 250 blocks, and in one run
+    /// with a coin cache so small that most lookups go to the database.
+    @Test(arguments: ["spend-chain/spend-2000", "spend-chain/coinjoin-1500"], [false, true])
+    func indexMatchesTheLedger(chain: String, smallCache: Bool) throws {
+        let ledger = try JSONSerialization.jsonObject(with: Data(Fixtures.bytes(chain + ".ledger.json"))) as! [String: Any]
+        let folder = Fixtures.blocksFolder(Fixtures.framedBlocks(chain + ".blk"), files: 3, shuffle: 50,
                                            xor: [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef], padding: 1 << 16)
         defer { try? FileManager.default.removeItem(at: folder) }
         let db = try DatabaseQueue()
-        try index([folder], into: db, batch: 250)
+        try index([folder], into: db, batch: 250, coinCapacity: smallCache ? 300 : nil)
         let q = try IndexQueries(db)
         let stats = try q.read { try $0.stats() }
         #expect(try q.read { try $0.tip() }?.hash == ledger["tip_hash"] as? String)
@@ -137,6 +168,60 @@ import BlockFile
             #expect(summary.txCount == (sample["tx_count"] as! NSNumber).int64Value, "\(address)")
             let funded = try db.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM outputs o JOIN addresses a ON a.id = o.address_id WHERE a.address = ?", arguments: [address]) }
             #expect(funded == (sample["funded_txo_count"] as! NSNumber).int64Value, "\(address)")
+        }
+    }
+
+    /// `between` against what the decoded blocks say: for sampled (input address, output
+    /// address) pairs of every transaction (25 of each CoinJoin's), the transactions in which
+    /// the first has an input and the second an output, newest first, with what the second
+    /// received; and the same in pages of two.
+    @Test func betweenMatchesTheDecodedBlocks() throws {
+        let db = try DatabaseQueue()
+        try index([Fixtures.url("spend-chain/coinjoin-1500.blk")], into: db)
+        var owner = [OutPoint: String]()
+        var sends = [String: Set<Int>]()  // address → transactions (in chain order) with its inputs
+        var receives = [String: [Int: Int64]]()  // address → transaction → amount
+        var txids = [String]()
+        var pairs = [(String, String)]()
+        var wide = 0
+        for (_, bytes) in Fixtures.blocks("spend-chain/coinjoin-1500.blk") {
+            for tx in try Block(decoding: bytes).transactions {
+                let t = txids.count
+                txids.append(tx.txid.displayHex)
+                var paid = [String: Int64]()
+                for (n, output) in tx.outputs.enumerated() {
+                    guard let address = Script(output.scriptPubKey).pattern.address(on: .mainnet)?.text else { continue }
+                    paid[address, default: 0] += output.value
+                    owner[OutPoint(txid: tx.txid, index: UInt32(n))] = address
+                }
+                for (address, amount) in paid { receives[address, default: [:]][t] = amount }
+                guard !tx.isCoinbase else { continue }
+                let senders = Set(tx.inputs.compactMap { owner[$0.previousOutput] }).sorted()
+                for a in senders { sends[a, default: []].insert(t) }
+                let wideOne = senders.count >= 50
+                if wideOne { wide += 1 }
+                let take = wideOne ? 5 : 2
+                for a in senders.prefix(take) { for b in paid.keys.sorted().prefix(take) { pairs.append((a, b)) } }
+            }
+        }
+        #expect(wide >= 20)  // the chain has CoinJoins
+        #expect(pairs.count > 3_000)
+        let q = try IndexQueries(db)
+        for (i, (a, b)) in pairs.enumerated() {
+            let expected = (sends[a] ?? []).compactMap { t in receives[b]?[t].map { (t, $0) } }.sorted { $0.0 > $1.0 }
+            let answer = try q.read { try $0.between(a, b) }.items
+            #expect(answer.map(\.txid) == expected.map { txids[$0.0] }, "\(a) → \(b)")
+            #expect(answer.map(\.amount) == expected.map(\.1), "\(a) → \(b)")
+            #expect(answer.allSatisfy { $0.from == a && $0.to == b })
+            if i % 50 == 0 {
+                var paged = [BetweenItem](), cursor: String?
+                repeat {
+                    let page = try q.read { try $0.between(a, b, limit: 2, after: cursor) }
+                    paged += page.items
+                    cursor = page.nextCursor
+                } while cursor != nil
+                #expect(paged.map(\.txid) == answer.map(\.txid))
+            }
         }
     }
 }

@@ -31,8 +31,11 @@ import BlockFile
                 try json(q.read { try $0.richest(limit: 1000) })]
     }
 
-    @Test(arguments: CraftedBlocks.cases.map(\.name))
-    func craftedBlockStaysOutOfTheChain(name: String) throws {
+    /// Each crafted block, with the coins cache as a bulk load has it (every unspent output in
+    /// memory) and with one holding a single output (every lookup after the first batch of
+    /// 100 blocks goes to SQLite).
+    @Test(arguments: CraftedBlocks.cases.map(\.name), [false, true])
+    func craftedBlockStaysOutOfTheChain(name: String, smallCache: Bool) throws {
         let crafted = CraftedBlocks.cases.first { $0.name == name }!
         let folder = Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -41,7 +44,7 @@ import BlockFile
         Miner.write(CraftedBlocks.base, to: folder, file: 0)
         Miner.write([crafted.block, crafted.child], to: folder, file: 1)
         let db = try DatabaseQueue()
-        var report = try index([folder], into: db)
+        var report = try index([folder], into: db, coinCapacity: smallCache ? 1 : nil)
         #expect(report.tipHash == CraftedBlocks.base.last!.hash, "\(name)")
         #expect(report.invalid.map(\.rule) == [crafted.rule], "\(name)")
         #expect(report.invalid.first?.hash == crafted.block.hash)

@@ -8,10 +8,11 @@ import BlockFile
 
 /// Indexes a folder (or files) into `db`.
 @discardableResult
-func index(_ paths: [URL], into db: any DatabaseWriter, batch: Int = 100, abortAfter: Int? = nil,
+func index(_ paths: [URL], into db: any DatabaseWriter, batch: Int = 100, abortAfter: Int? = nil, coinCapacity: Int? = nil,
            warnings: ((String) -> Void)? = nil) throws -> IndexReport {
     let indexer = try ChainIndexer(database: db)
     indexer.batchSize = batch
+    if let coinCapacity { indexer.coinCapacity = coinCapacity }
     indexer.abortAfterBatches = abortAfter
     if let warnings { indexer.warn = warnings }
     return try indexer.index(BlocksFolder(paths: paths.map(\.path)))
