@@ -77,6 +77,7 @@ public final class ChainIndexer {
 
     /// Adds the time `body` takes to the timings' step `name` (steps may nest).
     func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        timings.add(name, 0)  // listed before the steps inside it
         let start = monotonicNanoseconds()
         defer { timings.add(name, Double(monotonicNanoseconds() - start) / 1e9) }
         return try body()
@@ -115,7 +116,8 @@ public final class ChainIndexer {
         timings = IndexTimings()
         let start = monotonicNanoseconds()
         report.blocksRead = try measure("read, decode and check blocks (2 threads)") { try scan(folder, report: &report) }
-        try link(folder, report: &report)
+        let skip = report.blocksRead == 0 ? try linkedAlready(&report) : false
+        if !skip { try link(folder, report: &report) }
         timings.add("total", Double(monotonicNanoseconds() - start) / 1e9)
         return report
     }
@@ -274,6 +276,33 @@ public final class ChainIndexer {
     /// Core's reason for a block whose ancestor is invalid (`BLOCK_FAILED_CHILD`).
     static let invalidAncestor = "bad-prevblk"
 
+    /// What the blocks table looks like when a link finished, as `meta.linked` records it:
+    /// rows, the last id, best-chain blocks, invalid ones, and the orphans found.
+    func linkState(_ db: Database, orphans: Int) throws -> String {
+        let r = try Row.fetchOne(db, sql: """
+            SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(in_best_chain), 0), COUNT(invalid_reason) FROM blocks
+            """)!
+        return "\(r[0] as Int64):\(r[1] as Int64):\(r[2] as Int64):\(r[3] as Int64):\(orphans)"
+    }
+
+    /// A re-run that read nothing new finds the blocks as the last completed link left them:
+    /// then there is nothing to link or connect, and the tip is the stored one (a re-run costs
+    /// the same at any chain length).
+    func linkedAlready(_ report: inout IndexReport) throws -> Bool {
+        try database.read { db in
+            guard let linked = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'linked'"),
+                  let orphans = Int(linked.split(separator: ":").last ?? ""),
+                  try linkState(db, orphans: orphans) == linked, try !Schema.indexesDeferred(db) else { return false }
+            if let tip = try Row.fetchOne(db, sql: "SELECT hash, height FROM blocks WHERE in_best_chain = 1 ORDER BY height DESC LIMIT 1") {
+                report.tipHash = hash(tip[0])
+                report.tipHeight = tip[1]
+            }
+            report.orphans = orphans
+            if orphans > 0 { warn("\(orphans) block\(orphans == 1 ? "" : "s") whose parent never appears (orphans) left out of the chain") }
+            return true
+        }
+    }
+
     func link(_ folder: BlocksFolder, report: inout IndexReport) throws {
         let linkStart = monotonicNanoseconds()
         state.phase = "linking"
@@ -394,7 +423,11 @@ public final class ChainIndexer {
                 try connect(fresh, folder: folder, tree: &tree, stored: &stored, tip: &tip, connector: &connector, report: &report)
             }
         }
-        try database.writeWithoutTransaction { db in try restoreIndexes(db) }
+        try database.writeWithoutTransaction { db in
+            try restoreIndexes(db)
+            let state = try linkState(db, orphans: report.orphans)
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('linked', ?)", arguments: [state])
+        }
         for step in connector.writes.times.steps { timings.add("  writer thread: " + step.name.trimmingCharacters(in: .whitespaces), step.seconds) }
         if let tip {
             report.tipHash = tree[tip].hash

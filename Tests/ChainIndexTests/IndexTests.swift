@@ -115,6 +115,8 @@ import BlockFile
         let path = folder.appendingPathComponent("index.sqlite").path
         try FileManager.default.copyItem(atPath: Fixtures.path("index/mainnet-000000-000589-v3.sqlite"), toPath: path)
         let migrated = try ChainIndexer.open(path: path)
+        let report = try index([RealDataTests.plain], into: migrated)  // nothing new: links once, records it
+        #expect(report.connected == 0 && report.tipHeight == 589)
         let fresh = try DatabaseQueue()
         try index([RealDataTests.plain], into: fresh)
         // `files` holds the absolute path the old index was built from.
@@ -125,8 +127,6 @@ import BlockFile
         #expect(try q.read { try $0.between("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") }.items.map(\.amount) == [10 * Limits.coin])
         #expect(try q.read { try $0.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16") }.inputs.map(\.address)
                 == ["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"])
-        let report = try index([RealDataTests.plain], into: migrated)
-        #expect(report.connected == 0 && report.tipHeight == 589)
     }
 }
 
@@ -263,6 +263,14 @@ import BlockFile
         report = try index([folder], into: db)
         #expect(report.disconnected == 1 && report.connected == 3 && report.orphans == 1)
         #expect(report.tipHash == b4.hash && report.tipHeight == 104)
+        // A re-run with nothing new skips linking (its cost would grow with the chain) and
+        // reports the same tip and orphans; a new block links again.
+        var warnings = [String]()
+        let indexer = try ChainIndexer(database: db)
+        indexer.warn = { warnings.append($0) }
+        let again = try indexer.index(BlocksFolder(paths: [folder.path]))
+        #expect(again.blocksRead == 0 && again.tipHash == b4.hash && again.tipHeight == 104 && again.orphans == 1)
+        #expect(!indexer.timings.steps.contains { $0.name.hasPrefix("link") } && warnings.count == 1)
         #expect(try q.read { try $0.block(a2.hash.displayHex) }.inBestChain == false)
         #expect(try q.read { try $0.block("102") }.hash == b2.hash.displayHex)
         // a2 is undone: its payment is gone, block 1's coinbase is unspent again.
@@ -280,6 +288,33 @@ import BlockFile
         let f = try IndexQueries(fresh)
         #expect(try json(f.read { try $0.stats() }) == json(q.read { try $0.stats() }))
         #expect(try json(f.read { try $0.richest(limit: 100) }) == json(q.read { try $0.richest(limit: 100) }))
+
+        // After a run that skipped linking, a new block links and connects again.
+        let b5 = Miner.block(after: b4.hash, time: 1_600_101_900, [Miner.coinbase(height: 105, tag: 1, to: 6)])
+        Miner.write([b5], to: folder, file: 2)
+        let grown = try indexer.index(BlocksFolder(paths: [folder.path]))
+        #expect(grown.connected == 1 && grown.tipHash == b5.hash && grown.tipHeight == 105 && grown.orphans == 1)
+        #expect(indexer.timings.steps.contains { $0.name.hasPrefix("link") })
+    }
+
+    /// A complete run records that it linked; a later run that read new blocks and was cut off
+    /// while connecting them leaves blocks to connect, which the next run (reading nothing
+    /// new) must not skip.
+    @Test func runCutOffAfterACompleteRunIsFinishedByTheNext() throws {
+        let g = Miner.block(after: .zero, time: 1_600_000_000, [Miner.coinbase(height: 0, tag: 0, to: 1)])
+        let first = Miner.chain(after: g.hash, heights: 1...5, to: 2)
+        let second = Miner.chain(after: first.last!.hash, heights: 6...9, to: 3)
+        let folder = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        Miner.write([g] + first, to: folder, file: 0)
+        let db = try DatabaseQueue()
+        #expect(try index([folder], into: db).tipHeight == 5)
+        Miner.write(second, to: folder, file: 1)
+        // Batches of one block: four while reading blk00001, then one connected.
+        #expect(throws: IndexAbort.self) { try index([folder], into: db, batch: 1, abortAfter: 5) }
+        #expect(try IndexQueries(db).read { try $0.tip() }?.height == 6)
+        let report = try index([folder], into: db)
+        #expect(report.blocksRead == 0 && report.connected == 3 && report.tipHash == second.last!.hash)
     }
 
     @Test func rootHeightFromBIP34OrZero() throws {
