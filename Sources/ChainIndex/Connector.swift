@@ -68,10 +68,11 @@ struct CoinCache {
         self.capacity = capacity
     }
 
-    func coin(_ outpoint: OutPoint) -> (Coin, row: Int64, address: Int64?)? {
+    /// The unspent output at `outpoint`, if the cache holds it.
+    func coin(_ outpoint: OutPoint) -> Coin? {
         guard let entry = entries[outpoint.txid], Int(outpoint.index) < entry.outputs.count,
               let output = entry.outputs[Int(outpoint.index)] else { return nil }
-        return (Coin(value: output.value, height: entry.height, isCoinbase: entry.isCoinbase), entry.row, output.address)
+        return Coin(value: output.value, height: entry.height, isCoinbase: entry.isCoinbase)
     }
 
     /// Adds a transaction's spendable outputs (nil for unspendable ones); a repeated txid
@@ -85,17 +86,20 @@ struct CoinCache {
         count += unspent
     }
 
-    /// Removes a spent output; the caller found it with `coin`.
-    mutating func spend(_ outpoint: OutPoint) {
-        guard var entry = entries[outpoint.txid], Int(outpoint.index) < entry.outputs.count, entry.outputs[Int(outpoint.index)] != nil else { return }
+    /// Removes an output, returning where it is (its transaction's row and its address);
+    /// nil when the cache does not hold it.
+    mutating func spend(_ outpoint: OutPoint) -> (row: Int64, address: Int64?)? {
+        let vout = Int(outpoint.index)
+        guard var entry = entries[outpoint.txid], vout < entry.outputs.count, let output = entry.outputs[vout] else { return nil }
         count -= 1
         if entry.unspent == 1 {
             entries[outpoint.txid] = nil
-            return
+        } else {
+            entry.outputs[vout] = nil
+            entry.unspent -= 1
+            entries[outpoint.txid] = entry
         }
-        entry.outputs[Int(outpoint.index)] = nil
-        entry.unspent -= 1
-        entries[outpoint.txid] = entry
+        return (entry.row, output.address)
     }
 
     /// Keeps the newer half (by height) when over capacity; the cache is then incomplete.
@@ -171,7 +175,12 @@ struct Connector {
         coins = CoinCache(complete: complete, capacity: coinCapacity)
         nextTransaction = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM transactions") ?? 0) + 1
         nextAddress = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM addresses") ?? 0) + 1
-        bip34Hash = try Data.fetchOne(db, sql: "SELECT hash FROM blocks WHERE in_best_chain = 1 AND height = ?", arguments: [network.bip34Height]).map(hash)
+        bip34Hash = try Self.bip34Hash(db, network: network)
+    }
+
+    /// The best chain's block at the network's BIP34 height, if it has one.
+    static func bip34Hash(_ db: Database, network: ChainParameters) throws -> BlockHash? {
+        try Data.fetchOne(db, sql: "SELECT hash FROM blocks WHERE in_best_chain = 1 AND height = ?", arguments: [network.bip34Height]).map(hash)
     }
 
     /// Drops what is cached after blocks were disconnected: the database answers from now on.
@@ -179,7 +188,7 @@ struct Connector {
         coins.removeAll()
         addressIDs.removeAll()
         found.removeAll()
-        bip34Hash = try Data.fetchOne(db, sql: "SELECT hash FROM blocks WHERE in_best_chain = 1 AND height = ?", arguments: [network.bip34Height]).map(hash)
+        bip34Hash = try Self.bip34Hash(db, network: network)
     }
 
     /// Checks `block` and, when it passes, adds its rows to the batch.
@@ -214,12 +223,7 @@ struct Connector {
                     let outpoint = input.previousOutput
                     var location: (row: Int64, address: Int64?)?
                     if let coin = connection.spent[position][n] {
-                        if let cached = coins.coin(outpoint) {
-                            location = (cached.row, cached.address)
-                            coins.spend(outpoint)
-                        } else {
-                            location = found[outpoint]
-                        }
+                        location = coins.spend(outpoint) ?? found[outpoint]
                         guard let location else { throw IndexError("no location for the spent output \(outpoint.txid):\(outpoint.index)") }
                         markSpent(location.row, vout: Int(outpoint.index), by: row, input: n)
                         if !coins.complete { spentInBatch.insert(outpoint) }
@@ -266,7 +270,7 @@ struct Connector {
     /// An output of an earlier block: in the cache, else (when the cache is incomplete) in
     /// the database, unless this batch spent it.
     mutating func lookup(_ db: Database, _ outpoint: OutPoint) throws -> CoinLookup {
-        if let (coin, _, _) = coins.coin(outpoint) { return .unspent(coin) }
+        if let coin = coins.coin(outpoint) { return .unspent(coin) }
         if coins.complete { return .missingOrSpent }
         if spentInBatch.contains(outpoint) { return .missingOrSpent }
         if let row = try Row.fetchOne(db.cachedStatement(sql: """

@@ -457,7 +457,6 @@ public final class ChainIndexer {
         let network = connector.network
         let key = folder.xorKey
         var next = 0
-        var pending = [Int]()
         var produceError: (any Error)?
         let items = fresh.map { (node: $0, file: stored[$0].file, offset: stored[$0].offset, size: stored[$0].size) }
         var readSinceRelease = 0
@@ -468,9 +467,10 @@ public final class ChainIndexer {
             // commits write far less.
             var written = [Int]()
             func write() throws {
-                guard !connector.batch.blocks.isEmpty else { return }
+                let blocks = connector.batch.blocks.count
+                guard blocks > 0 else { return }
                 try measure("  handing rows to the writer (waiting for it)") { try connector.flush(db) { db in try restoreIndexes(db) } }
-                state.blocks += connector.batch.blocks.count
+                state.blocks += blocks
                 progress(state)
             }
             func commit() throws {
@@ -504,15 +504,10 @@ public final class ChainIndexer {
                             return nil
                         }
                     },
-                    transform: { item -> Result<PreparedBlock, IndexError> in
-                        guard let bytes = BlockFileReader.block(in: item.file, key: key, at: item.offset) else {
-                            return .failure(IndexError("no block at offset \(item.offset) any more"))
-                        }
-                        do {
-                            let (block, offsets) = try Block.decodeLocated(bytes, baseOffset: item.offset + 8)
-                            return .success(PreparedBlock(node: item.node, block: block, offsets: offsets, network: network))
-                        } catch {
-                            return .failure(IndexError("block at offset \(item.offset) no longer decodes: \(error)"))
+                    transform: { item in
+                        Result {
+                            let (block, offsets) = try Self.readBlock(in: item.file, key: key, at: item.offset)
+                            return PreparedBlock(node: item.node, block: block, offsets: offsets, network: network)
                         }
                     },
                     consume: { result in
@@ -591,11 +586,16 @@ public final class ChainIndexer {
 
     /// Reads a block back from its file.
     func readBlock(_ folder: BlocksFolder, _ node: Stored, hash: BlockHash) throws -> (block: Block, offsets: [Int]) {
-        let file = try openFile(folder, node.file)
-        guard let bytes = BlockFileReader.block(in: file, key: folder.xorKey, at: node.offset) else {
-            throw IndexError("\(node.file): no block at offset \(node.offset) any more")
+        try Self.readBlock(in: openFile(folder, node.file), key: folder.xorKey, at: node.offset)
+    }
+
+    /// Reads and decodes the block whose frame starts at `offset` in `file`.
+    /// - Throws: `IndexError` when the file no longer holds it, `DecodeError` when it no longer decodes.
+    static func readBlock(in file: MappedFile, key: [UInt8]?, at offset: Int) throws -> (block: Block, offsets: [Int]) {
+        guard let bytes = BlockFileReader.block(in: file, key: key, at: offset) else {
+            throw IndexError("\(file.path): no block at offset \(offset) any more")
         }
-        let (block, offsets) = try Block.decodeLocated(bytes, baseOffset: node.offset + 8)
+        let (block, offsets) = try Block.decodeLocated(bytes, baseOffset: offset + 8)
         return (block, offsets)
     }
 
