@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ChainIndex", targets: ["ChainIndex"]),
         .library(name: "ChainServer", targets: ["ChainServer"]),
         .library(name: "LearningChain", targets: ["LearningChain"]),
+        .library(name: "DatasetExport", targets: ["DatasetExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -28,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/GraphQLSwift/Graphiti", from: "3.1.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // gzip for the export (zlib on swift-nio's buffers; swift-nio comes with Hummingbird).
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -40,7 +44,10 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "Validation", dependencies: ["BitcoinWire", "BitcoinScript"], swiftSettings: strict),
         .target(name: "BlockFile", dependencies: ["BitcoinWire", "Validation"], swiftSettings: strict),
-        .target(name: "Export", dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "Validation"], swiftSettings: strict),
+        .target(
+            name: "Export",
+            dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "Validation", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .target(
             name: "ChainIndex",
             dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", .product(name: "GRDB", package: "GRDB.swift"),
@@ -54,6 +61,12 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         .target(
+            name: "DatasetExport",
+            dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "Export", "ChainIndex",
+                           .product(name: "CompressNIO", package: "compress-nio"),
+                           .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
+        .target(
             name: "ChainServer",
             dependencies: ["BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "ChainIndex", "Export", "LearningChain",
                            .product(name: "Hummingbird", package: "hummingbird"),
@@ -64,7 +77,7 @@ let package = Package(
             name: "blocksmith",
             dependencies: [
                 "BitcoinWire", "BitcoinScript", "BlockFile", "Validation", "Export", "ChainIndex", "ChainServer", "LearningChain",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DatasetExport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         .target(name: "TestFixtures", dependencies: ["BitcoinWire", "BitcoinScript"], path: "Tests/Fixtures", resources: [.copy("Data")]),

@@ -57,3 +57,21 @@ extension Address {
         }
     }
 }
+
+extension ScriptPattern {
+    /// What Bitcoin Core's RPC said an output pays to before 22.0 (`ExtractDestinations`,
+    /// the `reqSigs` and `addresses` fields, which datasets built then still use): for a
+    /// single-key or script-hash or witness output, its one address and 1; for a P2PK output,
+    /// its key's P2PKH address and 1; for bare multisig, each key's P2PKH address, in order,
+    /// and m. Nil for OP_RETURN and non-standard scripts, which pay to no address.
+    public func destinations(on network: ChainParameters) -> (required: Int, addresses: [String])? {
+        switch self {
+        case let .multisig(required, keys):
+            (required, keys.map { Base58.encodeCheck([network.pubkeyHashPrefix] + hash160($0)) })
+        case .nullData, .nonstandard:
+            nil
+        default:
+            address(on: network).map { (1, [$0.text]) }
+        }
+    }
+}

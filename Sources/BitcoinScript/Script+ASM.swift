@@ -26,7 +26,7 @@ extension Script {
             switch instruction {
             case let .push(_, data):
                 if data.count <= 4 {
-                    out.append(contentsOf: String(Script.number(data)).utf8)
+                    Script.appendDecimal(Script.number(data), to: &out)
                 } else if attemptSighash, let type = Script.sighashName(ofSignature: data) {
                     Script.appendHex(data.dropLast(), to: &out)
                     out.append(UInt8(ascii: "["))
@@ -64,7 +64,7 @@ extension Script {
     /// The hash type name of a signature that passes Core's strict encoding checks
     /// (BIP66 DER, defined hash type), else nil.
     static func sighashName(ofSignature sig: ArraySlice<UInt8>) -> String? {
-        guard sig.count >= 9, sig.count <= 73, isStrictDER(Array(sig)), let type = sig.last else { return nil }
+        guard sig.count >= 9, sig.count <= 73, isStrictDER(sig), let type = sig.last else { return nil }
         switch type {
         case 0x01: return "ALL"
         case 0x02: return "NONE"
@@ -77,17 +77,33 @@ extension Script {
     }
 
     /// BIP66 `IsValidSignatureEncoding`: DER, with the hash type byte at the end.
-    static func isStrictDER(_ sig: [UInt8]) -> Bool {
-        guard sig.count >= 9, sig.count <= 73, sig[0] == 0x30, Int(sig[1]) == sig.count - 3 else { return false }
-        let lenR = Int(sig[3])
-        guard 5 + lenR < sig.count else { return false }
-        let lenS = Int(sig[5 + lenR])
-        guard lenR + lenS + 7 == sig.count, sig[2] == 0x02, lenR != 0, sig[4] & 0x80 == 0,
-              !(lenR > 1 && sig[4] == 0 && sig[5] & 0x80 == 0),
-              sig[lenR + 4] == 0x02, lenS != 0, sig[lenR + 6] & 0x80 == 0,
-              !(lenS > 1 && sig[lenR + 6] == 0 && sig[lenR + 7] & 0x80 == 0)
-        else { return false }
-        return true
+    static func isStrictDER(_ signature: ArraySlice<UInt8>) -> Bool {
+        let count = signature.count
+        guard count >= 9, count <= 73 else { return false }
+        return signature.withUnsafeBufferPointer { sig in
+            guard sig[0] == 0x30, Int(sig[1]) == count - 3 else { return false }
+            let lenR = Int(sig[3])
+            guard 5 + lenR < count else { return false }
+            let lenS = Int(sig[5 + lenR])
+            guard lenR + lenS + 7 == count, sig[2] == 0x02, lenR != 0, sig[4] & 0x80 == 0,
+                  !(lenR > 1 && sig[4] == 0 && sig[5] & 0x80 == 0),
+                  sig[lenR + 4] == 0x02, lenS != 0, sig[lenR + 6] & 0x80 == 0,
+                  !(lenS > 1 && sig[lenR + 6] == 0 && sig[lenR + 7] & 0x80 == 0)
+            else { return false }
+            return true
+        }
+    }
+
+    /// Appends `value` in decimal, without making a String.
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(48 + magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
     }
 }
 

@@ -6,6 +6,11 @@ public struct Hash256: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public static let zero = Hash256(w0: 0, w1: 0, w2: 0, w3: 0)
 
+    /// Hashes the first word only: the bytes of a hash are already uniformly spread (a block
+    /// hash's zeros are at the end in wire order), and the hasher is seeded per process.
+    @inlinable
+    public func hash(into hasher: inout Hasher) { hasher.combine(w0) }
+
     @usableFromInline init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
         (self.w0, self.w1, self.w2, self.w3) = (w0, w1, w2, w3)
     }

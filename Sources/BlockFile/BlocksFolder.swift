@@ -118,10 +118,7 @@ public struct BlockFileReader {
     /// The block bytes of `frame`, de-obfuscated (byte i of the file XORed with key[i mod 8]).
     static func payload(of frame: BlockFrame, in file: MappedFile, key: [UInt8]?) -> [UInt8] {
         var bytes = Array(UnsafeRawBufferPointer(rebasing: file.bytes[frame.payload]))
-        if let key {
-            let start = frame.payload.lowerBound
-            for i in bytes.indices { bytes[i] ^= key[(start + i) & 7] }
-        }
+        if let key { BlockFileFormat.deobfuscate(&bytes, at: frame.payload.lowerBound, key: key) }
         return bytes
     }
 

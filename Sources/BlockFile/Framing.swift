@@ -39,6 +39,27 @@ public struct FramingError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// Constants of Bitcoin Core's blk*.dat format.
 public enum BlockFileFormat {
+    /// Undoes (or applies) `xor.dat` obfuscation on `bytes` read from file offset `offset`:
+    /// byte i of the file is XORed with key[i mod 8]. Eight bytes at a time.
+    /// - Precondition: `key` holds 8 bytes.
+    public static func deobfuscate(_ bytes: inout [UInt8], at offset: Int, key: [UInt8]) {
+        precondition(key.count == 8, "an xor.dat key is 8 bytes")
+        var pattern: UInt64 = 0
+        for j in 0..<8 { pattern |= UInt64(key[(offset + j) & 7]) << (8 * UInt64(j)) }
+        bytes.withUnsafeMutableBytes { raw in
+            var i = 0
+            while i + 8 <= raw.count {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) ^ pattern
+                raw.storeBytes(of: word.littleEndian, toByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            while i < raw.count {
+                raw[i] ^= key[(offset + i) & 7]
+                i += 1
+            }
+        }
+    }
+
     /// Mainnet magic `f9 be b4 d9`, read as a little-endian UInt32.
     public static let mainnetMagic: UInt32 = 0xD9B4_BEF9
     /// The magics of every known network (`ChainParameters.known`).

@@ -44,78 +44,23 @@ struct PreparedBlock: Sendable {
     }
 }
 
-/// The best chain's unspent outputs the indexer holds in memory (Core's coins cache), by txid.
+/// The best chain's unspent outputs the indexer holds in memory (Core's coins cache): each
+/// output's value and address id, with its transaction's row and whether it is a coinbase.
 ///
 /// When the index was empty at the start of the run the cache is `complete`: it holds every
 /// unspent output, so a miss is an answer and the database is never asked. It is bounded by
 /// `capacity` outputs; past that the oldest half goes, the cache is no longer complete, and
 /// misses are looked up in the database.
-struct CoinCache {
-    struct Output { let value: Int64; let address: Int64? }
-    struct Entry {
-        let row: Int64, height: Int64, isCoinbase: Bool
-        var outputs: [Output?]
-        var unspent: Int
-    }
+typealias CoinCache = UnspentCache<CoinCacheTransaction, CoinCacheOutput>
 
-    var entries = [TxID: Entry]()
-    var count = 0
-    var complete: Bool
-    var capacity: Int
+struct CoinCacheTransaction { let row: Int64, isCoinbase: Bool }
+struct CoinCacheOutput { let value: Int64; let address: Int64? }
 
-    init(complete: Bool, capacity: Int) {
-        self.complete = complete
-        self.capacity = capacity
-    }
-
+extension UnspentCache where Info == CoinCacheTransaction, Output == CoinCacheOutput {
     /// The unspent output at `outpoint`, if the cache holds it.
     func coin(_ outpoint: OutPoint) -> Coin? {
-        guard let entry = entries[outpoint.txid], Int(outpoint.index) < entry.outputs.count,
-              let output = entry.outputs[Int(outpoint.index)] else { return nil }
-        return Coin(value: output.value, height: entry.height, isCoinbase: entry.isCoinbase)
-    }
-
-    /// Adds a transaction's spendable outputs (nil for unspendable ones); a repeated txid
-    /// replaces the earlier one's, as Core's coins are overwritten (BIP30's two exceptions).
-    mutating func add(_ txid: TxID, row: Int64, height: Int64, isCoinbase: Bool, outputs: [Output?]) {
-        let unspent = outputs.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
-        guard unspent > 0 else { return }
-        if let old = entries.updateValue(Entry(row: row, height: height, isCoinbase: isCoinbase, outputs: outputs, unspent: unspent), forKey: txid) {
-            count -= old.unspent
-        }
-        count += unspent
-    }
-
-    /// Removes an output, returning where it is (its transaction's row and its address);
-    /// nil when the cache does not hold it.
-    mutating func spend(_ outpoint: OutPoint) -> (row: Int64, address: Int64?)? {
-        let vout = Int(outpoint.index)
-        guard var entry = entries[outpoint.txid], vout < entry.outputs.count, let output = entry.outputs[vout] else { return nil }
-        count -= 1
-        if entry.unspent == 1 {
-            entries[outpoint.txid] = nil
-        } else {
-            entry.outputs[vout] = nil
-            entry.unspent -= 1
-            entries[outpoint.txid] = entry
-        }
-        return (entry.row, output.address)
-    }
-
-    /// Keeps the newer half (by height) when over capacity; the cache is then incomplete.
-    mutating func trim() {
-        guard count > capacity else { return }
-        let heights = entries.values.map(\.height).sorted()
-        let cut = heights[heights.count / 2]
-        entries = entries.filter { $0.value.height > cut }
-        count = entries.values.reduce(0) { $0 + $1.unspent }
-        complete = false
-    }
-
-    mutating func removeAll() {
-        entries.removeAll()
-        count = 0
-        complete = false
+        guard let (info, height, output) = find(outpoint) else { return nil }
+        return Coin(value: output.value, height: height, isCoinbase: info.isCoinbase)
     }
 }
 
@@ -223,7 +168,7 @@ struct Connector {
                     let outpoint = input.previousOutput
                     var location: (row: Int64, address: Int64?)?
                     if let coin = connection.spent[position][n] {
-                        location = coins.spend(outpoint) ?? found[outpoint]
+                        location = coins.spend(outpoint).map { ($0.info.row, $0.output.address) } ?? found[outpoint]
                         guard let location else { throw IndexError("no location for the spent output \(outpoint.txid):\(outpoint.index)") }
                         markSpent(location.row, vout: Int(outpoint.index), by: row, input: n)
                         if !coins.complete { spentInBatch.insert(outpoint) }
@@ -236,20 +181,20 @@ struct Connector {
                                               previousTxid: location == nil ? outpoint.txid : nil))
                 }
             }
-            var spendable = [CoinCache.Output?]()
+            var spendable = [CoinCacheOutput?]()
             spendable.reserveCapacity(tx.outputs.count)
             for (n, output) in tx.outputs.enumerated() {
                 let p = prepared.outputs[outputIndex]
                 outputIndex += 1
                 let address = try p.address.map { try addressID(db, $0) }
                 batch.outputs.append(.init(tx: row, vout: n, value: output.value, type: p.type, address: address, unspendable: p.unspendable))
-                spendable.append(p.unspendable ? nil : CoinCache.Output(value: output.value, address: address))
+                spendable.append(p.unspendable ? nil : CoinCacheOutput(value: output.value, address: address))
                 if let address {
                     touched[address, default: (0, 0, 0, 0)].received += output.value
                     touched[address, default: (0, 0, 0, 0)].outputs += 1
                 }
             }
-            coins.add(tx.txid, row: row, height: height, isCoinbase: tx.isCoinbase, outputs: spendable)
+            coins.add(tx.txid, CoinCacheTransaction(row: row, isCoinbase: tx.isCoinbase), height: height, outputs: spendable)
             for (address, t) in touched {
                 batch.addressRows.append(.init(address: address, height: height, tx: row, received: t.received, sent: t.sent,
                                                inputs: t.inputs, outputs: t.outputs))
@@ -287,7 +232,7 @@ struct Connector {
 
     /// BIP30: whether a transaction with this txid still has unspent outputs.
     func hasUnspentOutputs(_ db: Database, _ txid: TxID) throws -> Bool {
-        if coins.entries[txid] != nil { return true }
+        if coins.holds(txid) { return true }
         if coins.complete { return false }
         let vouts = try Int64.fetchAll(db.cachedStatement(sql: """
             SELECT o.vout FROM transactions t JOIN outputs o ON o.tx_id = t.id WHERE t.txid = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0

@@ -7,7 +7,7 @@ import Darwin
 #endif
 public import BlockFile
 
-/// Writes a file atomically: into a temporary file beside it, renamed to the target by
+/// Writes a file atomically: into a hidden temporary file beside it, renamed to the target by
 /// `commit()`; `discard()` (or dropping it uncommitted) removes the temporary file, so an
 /// interrupted or failed run never leaves a half-written file under the target's name.
 ///
@@ -33,7 +33,11 @@ public final class OutputFile {
             temporaryPath = nil
             fd = open(path, O_WRONLY | O_CLOEXEC)
         } else {
-            let temporary = path + ".tmp-\(getpid())"
+            // Hidden (a leading dot), so readers of a folder of files (Spark, Hive) skip it.
+            let slash = path.lastIndex(of: "/")
+            let folder = slash.map { String(path[...$0]) } ?? ""
+            let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+            let temporary = folder + "." + name + ".tmp-\(getpid())"
             temporaryPath = temporary
             // Reuse an old file's pages: writing over them is much cheaper than having the
             // kernel allocate fresh ones. The old file is moved aside first, so the target

@@ -12,7 +12,7 @@ struct Blocksmith: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blocksmith",
         abstract: "A toolkit for Bitcoin block data.",
-        subcommands: [Parse.self, Show.self, Verify.self, Index.self, Query.self, Serve.self, ChainCommand.self])
+        subcommands: [Parse.self, Show.self, Verify.self, Index.self, Query.self, Serve.self, ChainCommand.self, ExportCommand.self])
 
     /// Exit status for usage and I/O problems (ArgumentParser's default is 64).
     static let usageExitCode: Int32 = 2

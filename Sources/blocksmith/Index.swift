@@ -62,24 +62,31 @@ struct Index: ParsableCommand {
 }
 
 /// Progress on standard error: redrawn in place on a terminal, a plain line every few seconds otherwise.
-final class ProgressDisplay: @unchecked Sendable {  // used from the indexing thread only
+final class ProgressDisplay: @unchecked Sendable {  // used from one thread only (the indexing or exporting one)
     let terminal = isatty(2) == 1
     let start = Date()
     var last = Date.distantPast
     var drawn = false
 
     func show(_ p: ChainIndex.IndexProgress) {
+        show { elapsed in
+            let rate = elapsed > 0 ? Double(p.transactions) / elapsed : 0
+            var line = "\(p.phase): file \(p.files)/\(p.filesTotal), \(byteCount(p.bytes))/\(byteCount(p.bytesTotal)), "
+                + "blocks \(p.blocks)\(p.blocksTotal > 0 ? "/\(p.blocksTotal)" : ""), \(Int(rate)) tx/s"
+            if p.phase == "connecting", p.blocks > 0, p.blocksTotal > p.blocks {
+                line += ", ETA \(Int(elapsed / Double(p.blocks) * Double(p.blocksTotal - p.blocks))) s"
+            }
+            return line
+        }
+    }
+
+    /// Shows the line `line` makes of the seconds since the start, unless one was shown
+    /// moments ago.
+    func show(_ line: (_ elapsed: Double) -> String) {
         let now = Date()
         guard now.timeIntervalSince(last) >= (terminal ? 0.2 : 5) else { return }
         last = now
-        let elapsed = now.timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(p.transactions) / elapsed : 0
-        var line = "\(p.phase): file \(p.files)/\(p.filesTotal), \(byteCount(p.bytes))/\(byteCount(p.bytesTotal)), "
-            + "blocks \(p.blocks)\(p.blocksTotal > 0 ? "/\(p.blocksTotal)" : ""), \(Int(rate)) tx/s"
-        if p.phase == "connecting", p.blocks > 0, p.blocksTotal > p.blocks {
-            let eta = elapsed / Double(p.blocks) * Double(p.blocksTotal - p.blocks)
-            line += ", ETA \(Int(eta)) s"
-        }
+        let line = line(now.timeIntervalSince(start))
         if terminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
             drawn = true
