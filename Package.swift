@@ -88,7 +88,12 @@ let package = Package(
             name: "ValidationTests",
             dependencies: ["Validation", "BlockFile", "BitcoinScript", "TestFixtures", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
-        .testTarget(name: "ExportTests", dependencies: ["Export", "TestFixtures"], swiftSettings: strict),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "BitcoinWire", "BitcoinScript", "TestFixtures"], swiftSettings: strict),
+        .testTarget(
+            name: "DatasetExportTests",
+            dependencies: ["DatasetExport", "Export", "ChainIndex", "BlockFile", "BitcoinWire", "TestFixtures",
+                           .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
         .testTarget(
             name: "ChainIndexTests",
             dependencies: ["ChainIndex", "BitcoinWire", "BitcoinScript", "BlockFile", "TestFixtures",

@@ -104,6 +104,16 @@ package final class DatasetExporter {
             var state = ExportProgress(height: options.from, last: last, blocksToDo: last - options.from + 1)
             var run = try Run(exporter: self, snapshot: snapshot, cacheCapacity: cacheCapacity)
             defer { run.closeFiles() }
+            // Partitions of other bounds that the new ones replace go once the run is complete;
+            // if it stops, the new ones that overlap them go instead, so the folder holds
+            // either the old rows or the new for every block, never both.
+            var replaced = [(Partition, CryptoBitcoin.Table)](), written = [(Partition, CryptoBitcoin.Table)]()
+            var succeeded = false
+            defer {
+                if !succeeded {
+                    for (new, table) in written where replaced.contains(where: { $0.1 == table && $0.0.overlaps(new) }) { remove(new, table) }
+                }
+            }
             for partition in Partition.plan(from: options.from, to: last, size: options.partitionBlocks) {
                 guard let lastHash = try snapshot.bestHash(at: partition.end) else {
                     throw ExportError("the index's best chain has no block at height \(partition.end)")
@@ -117,8 +127,18 @@ package final class DatasetExporter {
                     continue
                 }
                 report.unchanged += options.tables.count - stale.count
+                for table in stale {
+                    for old in Partition.existing(in: directory, table: table) where old != partition && old.overlaps(partition)
+                        && !replaced.contains(where: { $0.0 == old && $0.1 == table }) {
+                        replaced.append((old, table))
+                    }
+                }
                 try run.write(partition, tables: stale, lastHash: lastHash, report: &report, progress: &state)
-                for table in stale { report.removed += removeOverlapping(partition, table) }
+                written += stale.map { (partition, $0) }
+            }
+            for (old, table) in replaced {
+                remove(old, table)
+                report.removed += 1
             }
             // A chain that got shorter (a reorganization to fewer, heavier blocks) leaves
             // partitions above the tip: they are no longer the best chain.
@@ -130,6 +150,7 @@ package final class DatasetExporter {
                     }
                 }
             }
+            succeeded = true
             return report
         }
     }
@@ -145,16 +166,6 @@ package final class DatasetExporter {
               manifest.file == file else { return false }
         var info = stat()
         return stat(directory + "/" + file, &info) == 0 && Int(info.st_size) == manifest.bytes
-    }
-
-    /// Removes the partitions of `table` that overlap `partition` under other bounds.
-    func removeOverlapping(_ partition: Partition, _ table: CryptoBitcoin.Table) -> Int {
-        var removed = 0
-        for old in Partition.existing(in: options.directory, table: table) where old != partition && old.overlaps(partition) {
-            remove(old, table)
-            removed += 1
-        }
-        return removed
     }
 
     func remove(_ partition: Partition, _ table: CryptoBitcoin.Table) {
@@ -208,7 +219,14 @@ private struct Run {
         let options = exporter.options
         let directory = options.directory
         var outputs = [CryptoBitcoin.Table: TableFile]()
-        defer { for file in outputs.values { file.discard() } }
+        defer {
+            // Cut off: the temporary files go, and the partition's folders if nothing else is in them.
+            for (table, file) in outputs {
+                file.discard()
+                let folder = directory + "/" + partition.folder(table)
+                for path in [folder, (folder as NSString).deletingLastPathComponent] { rmdir(path) }
+            }
+        }
         for table in tables {
             // The old manifest goes first: a run cut off from here on leaves no manifest, so the
             // next run rewrites the partition.
