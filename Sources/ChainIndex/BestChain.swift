@@ -44,11 +44,25 @@ extension IndexSnapshot {
     /// transaction with that txid at or below `height` (a repeated txid replaced the earlier
     /// one's outputs; BIP30), read back from its blk file. Nil when the index has no such
     /// transaction (it was before the index's first block) or no such output.
+    /// - Parameter read: reads `count` bytes of a blk file (by name) from an offset, already
+    ///   de-obfuscated, for a caller that keeps its files open; when it gives nil (the
+    ///   default), the transaction is read as the server reads one.
     /// - Throws: `QueryError.blockDataUnavailable` when the blk file no longer holds it.
-    package func spentOutput(_ outpoint: OutPoint, spentAt height: Int64) throws -> Transaction.Output? {
-        guard let row = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM transactions WHERE txid = ? AND height <= ? ORDER BY id DESC LIMIT 1"),
-                                           arguments: [data(outpoint.txid), height]) else { return nil }
-        let outputs = try rawTransaction(row: row).transaction.outputs
-        return Int(outpoint.index) < outputs.count ? outputs[Int(outpoint.index)] : nil
+    package func spentOutput(_ outpoint: OutPoint, spentAt height: Int64,
+                             read: (_ file: String, _ offset: Int, _ count: Int) throws -> [UInt8]? = { _, _, _ in nil }) throws -> Transaction.Output? {
+        guard let r = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT t.id, t.offset, t.size, b.file, b.offset FROM transactions t JOIN blocks b ON b.id = t.block_id
+            WHERE t.txid = ? AND t.height <= ? ORDER BY t.id DESC LIMIT 1
+            """), arguments: [data(outpoint.txid), height]) else { return nil }
+        let transaction: Transaction
+        if let offset: Int = r[1], let bytes = try read(r[3], r[4] + 8 + offset, r[2]) {
+            guard let decoded = try? Transaction(decoding: bytes), decoded.txid == outpoint.txid else {
+                throw QueryError.blockDataUnavailable("\(r[3] as String) no longer holds transaction \(outpoint.txid.displayHex) where it was indexed")
+            }
+            transaction = decoded
+        } else {
+            transaction = try rawTransaction(row: r[0]).transaction
+        }
+        return Int(outpoint.index) < transaction.outputs.count ? transaction.outputs[Int(outpoint.index)] : nil
     }
 }

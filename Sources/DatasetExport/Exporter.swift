@@ -77,7 +77,7 @@ package final class DatasetExporter {
 
     struct SpentOutput {
         let value: Int64
-        /// Its `required_signatures`, `type`, `addresses` and `value` fields.
+        /// Its fields before the value (`CryptoBitcoinRenderer.destinationFields`).
         let fields: [UInt8]
     }
 
@@ -193,8 +193,10 @@ private struct Run {
     var files = [String: Int32]()
     /// The next height the cache has seen every output below (it is complete from genesis).
     var nextHeight: Int64 = 0
-    var spent = OutputBuffer(capacity: 1 << 16)
-    var spentRanges = [Range<Int>]()
+    /// What each input of the transaction being finished spends (nil: unknown).
+    var resolved = [DatasetExporter.SpentOutput?]()
+    /// Block bytes per chunk a worker renders (rows take about six times as much).
+    static let chunkBytes = Int(ProcessInfo.processInfo.environment["CHUNK"] ?? "") ?? (1 << 18)
 
     init(exporter: DatasetExporter, snapshot: IndexSnapshot, cacheCapacity: Int) throws {
         self.exporter = exporter
@@ -295,7 +297,7 @@ private struct Run {
         var first = 0, bytes = 0
         for (i, block) in blocks.enumerated() {
             bytes += block.size
-            if bytes >= 1 << 20 || i - first >= 255 || i == blocks.count - 1 {
+            if bytes >= Run.chunkBytes || i - first >= 255 || i == blocks.count - 1 {
                 chunks.append(blocks[first...i])
                 first = i + 1
                 bytes = 0
@@ -357,9 +359,12 @@ private struct Run {
     mutating func finish(_ rendered: RenderedBlocks, into outputs: [CryptoBitcoin.Table: TableFile], sums: inout Sums,
                          progress: inout ExportProgress) throws {
         let blocksFile = outputs[.blocks], transactionsFile = outputs[.transactions]
+        // The rendered bytes, borrowed once (valid while `rendered` lives).
+        let raw = rendered.bytes.bytes
+        func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: raw[range]) }
         for block in rendered.blocks {
             if let blocksFile {
-                blocksFile.withStaging { $0.append(rendered.slice(block.row)) }
+                blocksFile.withStaging { $0.append(slice(block.row)) }
                 blocksFile.rows += 1
                 try blocksFile.flushIfFull()
             }
@@ -367,29 +372,26 @@ private struct Run {
             for t in block.transactions {
                 let tx = rendered.transactions[t]
                 // What each input spends, first: the totals come before the inputs.
-                spent.removeAll()
-                spentRanges.removeAll(keepingCapacity: true)
+                resolved.removeAll(keepingCapacity: true)
                 var inputValue: Int64 = 0, known = true
                 for i in tx.inputs {
                     let outpoint = rendered.inputs[i].outpoint
-                    let start = spent.count
                     if let (_, output) = cache.spend(outpoint) {
-                        output.fields.withUnsafeBytes { spent.append($0) }
+                        resolved.append(output)
                         inputValue = try add(inputValue, output.value)
-                    } else if let output = try snapshot.spentOutput(outpoint, spentAt: block.height) {
-                        renderer.writeSpentFields(Script(output.scriptPubKey), value: output.value, into: &spent)
+                    } else if let output = try snapshot.spentOutput(outpoint, spentAt: block.height, read: { try self.read($0, at: $1, count: $2) }) {
+                        resolved.append(.init(value: output.value, fields: renderer.destinationFields(Script(output.scriptPubKey))))
                         inputValue = try add(inputValue, output.value)
                     } else {
-                        spent.append(CryptoBitcoinRenderer.unknownSpentFields)
+                        resolved.append(nil)
                         known = false
                     }
-                    spentRanges.append(start..<spent.count)
                 }
                 var spendable = [DatasetExporter.SpentOutput?]()
                 spendable.reserveCapacity(tx.outputs.count)
                 for o in tx.outputs {
                     let output = rendered.outputs[o]
-                    spendable.append(output.spendable ? .init(value: output.value, fields: Array(rendered.slice(output.fields))) : nil)
+                    spendable.append(output.spendable ? .init(value: output.value, fields: output.fields) : nil)
                 }
                 cache.add(tx.txid, (), height: block.height, outputs: spendable)
 
@@ -402,9 +404,9 @@ private struct Run {
                 if known { sums.inputValue += Int128(inputValue) }
                 if let fee { sums.fee += Int128(fee) }
                 guard let transactionsFile else { continue }
-                let spentBytes = self.spent, spentRanges = self.spentRanges
+                let resolved = self.resolved
                 transactionsFile.withStaging { out in
-                    out.append(rendered.slice(tx.head))
+                    out.append(slice(tx.head))
                     out.append("\"input_value\":")
                     if known { out.append(decimal: inputValue) } else { out.append("null") }
                     out.append(",\"output_value\":")
@@ -414,12 +416,17 @@ private struct Run {
                     out.append(",\"inputs\":[")
                     for (n, i) in tx.inputs.enumerated() {
                         if n > 0 { out.append(",") }
-                        out.append(rendered.slice(rendered.inputs[i].prefix))
-                        out.append(spentBytes.slice(spentRanges[n]))
+                        out.append(slice(rendered.inputs[i].prefix))
+                        if let spent = resolved[n] {
+                            out.appendBytes(spent.fields)
+                            out.append(decimal: spent.value)
+                        } else {
+                            out.append(CryptoBitcoinRenderer.unknownSpentFields)
+                        }
                         out.append("}")
                     }
                     out.append("]")
-                    out.append(rendered.slice(tx.tail))
+                    out.append(slice(tx.tail))
                 }
                 transactionsFile.rows += 1
                 try transactionsFile.flushIfFull()
@@ -431,6 +438,26 @@ private struct Run {
         progress.bytes = outputs.values.reduce(0) { $0 + $1.bytesOut }
         if cache.count > cache.capacity { cache.trim() }
         exporter.progress(progress)
+    }
+
+    /// Bytes of a blk file, through the run's open files (a spent output the cache does not hold).
+    mutating func read(_ name: String, at offset: Int, count: Int) throws -> [UInt8]? {
+        guard count > 0, count <= Limits.maxBlockSerializedSize, offset >= 0 else { return nil }
+        if files[name] == nil {
+            guard let path = paths[name] else { return nil }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            files[name] = fd
+        }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes { pread(files[name]!, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            guard n > 0 else { return nil }
+            done += n
+        }
+        if let key { BlockFileFormat.deobfuscate(&bytes, at: offset, key: key) }
+        return bytes
     }
 
     func add(_ total: Int64, _ value: Int64) throws -> Int64 {
@@ -461,7 +488,7 @@ final class RendererPool: @unchecked Sendable {  // `free` and `buffers` only un
     func recycle(_ buffer: OutputBuffer) {
         lock.lock()
         defer { lock.unlock() }
-        if buffers.count < 16 { buffers.append(buffer) }
+        if buffers.count < 4 { buffers.append(buffer) }
     }
 
     init(network: ChainParameters) { self.network = network }

@@ -73,9 +73,10 @@ package struct RenderedBlocks: Sendable {
         package let value: Int64
         /// Whether a later input can spend it (not OP_RETURN or oversized).
         package let spendable: Bool
-        /// Its `required_signatures`, `type`, `addresses` and `value` fields, as an input
-        /// spending it repeats them (`"required_signatures":1,…,"value":5000000000`).
-        package let fields: Range<Int>
+        /// Its `required_signatures`, `type` and `addresses` fields and `"value":`, as an
+        /// input spending it repeats them before the value (`"required_signatures":1,…,"value":`).
+        /// Shared, not copied: outputs paying the same script share one array.
+        package let fields: [UInt8]
     }
 
     package var bytes: OutputBuffer
@@ -237,9 +238,10 @@ package struct CryptoBitcoinRenderer {
                 out.append("\",\"script_hex\":\"")
                 out.appendHex(UnsafeRawBufferPointer(rebasing: raw[output.script]))
                 out.append("\",")
-                let fieldsStart = out.count
-                writeSpentFields(script, value: output.value, into: &out)
-                rendered.outputs.append(.init(value: output.value, spendable: !script.isUnspendable, fields: fieldsStart..<out.count))
+                let destination = destinationFields(script)
+                out.appendBytes(destination)
+                out.append(decimal: output.value)
+                rendered.outputs.append(.init(value: output.value, spendable: !script.isUnspendable, fields: destination))
                 out.append("}")
                 // Values are checked (each and their sum within 21 million BTC) before a block
                 // is indexed; a sum that wraps here means the bytes are not that block.
@@ -295,21 +297,25 @@ package struct CryptoBitcoinRenderer {
 
     /// Writes an output's `required_signatures`, `type`, `addresses` and `value` fields (an
     /// input spending it repeats them).
-    ///
-    /// Addresses are paid again and again (change, exchanges, pools), so the fields before the
-    /// value are remembered by script, up to `memoLimit` scripts: encoding an address costs
-    /// hashes and a base conversion, looking one up a hash of the script.
     package mutating func writeSpentFields(_ script: Script, value: Int64, into out: inout OutputBuffer) {
-        if let known = memo[ScriptKey(bytes: script.bytes)] {
-            out.appendBytes(known)
-        } else {
-            let start = out.count
-            writeDestinationFields(script, into: &out)
-            if memo.count >= memoLimit { memo.removeAll(keepingCapacity: true) }
-            // The key gets storage of its own: a slice of the block would keep the whole block.
-            memo[ScriptKey(bytes: ArraySlice(Array(script.bytes)))] = Array(out.slice(start..<out.count))
-        }
+        out.appendBytes(destinationFields(script))
         out.append(decimal: value)
+    }
+
+    /// An output's fields before its value (`"required_signatures":…,"type":…,"addresses":[…],"value":`).
+    ///
+    /// Addresses are paid again and again (change, exchanges, pools), so these are remembered
+    /// by script, up to `memoLimit` scripts: encoding an address costs hashes and a base
+    /// conversion, looking one up a hash of the script.
+    package mutating func destinationFields(_ script: Script) -> [UInt8] {
+        if let known = memo[ScriptKey(bytes: script.bytes)] { return known }
+        var out = OutputBuffer(capacity: 128)
+        writeDestinationFields(script, into: &out)
+        let fields = Array(out.bytes)
+        if memo.count >= memoLimit { memo.removeAll(keepingCapacity: true) }
+        // The key gets storage of its own: a slice of the block would keep the whole block.
+        memo[ScriptKey(bytes: ArraySlice(Array(script.bytes)))] = fields
+        return fields
     }
 
     /// The fields before the value: `"required_signatures":…,"type":…,"addresses":[…],"value":`.

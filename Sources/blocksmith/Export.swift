@@ -39,6 +39,9 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Write gzip files (.json.gz).")
     var gzip = false
 
+    @Option(help: ArgumentHelp("Unspent outputs held in memory before the older half goes (benchmark).", visibility: .hidden))
+    var cacheOutputs: Int?
+
     func run() throws {
         var options = ExportOptions(directory: out)
         options.from = from
@@ -56,6 +59,10 @@ struct ExportCommand: ParsableCommand {
         let path = db ?? ChainIndexer.defaultPath()
         guard FileManager.default.fileExists(atPath: path) else { throw ToolError("\(path): no such index (run blocksmith index first)") }
         let exporter = DatasetExporter(queries: try IndexQueries(ChainIndexer.open(path: path)), options: options)
+        if let cacheOutputs {
+            guard cacheOutputs >= 1 else { throw ToolError("--cache-outputs must be 1 or more") }
+            exporter.cacheCapacity = cacheOutputs
+        }
         let display = ProgressDisplay()
         exporter.progress = { p in
             display.show { elapsed in
