@@ -2,7 +2,8 @@
 # make test   runs every test suite
 # make bench  runs the benchmark (see README, "Speed")
 # make fuzz   runs the decoder fuzzer for FUZZ_SECONDS (default 60)
-# make e2e    serve end to end with curl, the explorer in headless chromium, several chain nodes
+# make e2e    serve end to end with curl, the explorer in headless chromium, several chain nodes,
+#             the export against a reference and Spark
 FUZZ_SECONDS ?= 60
 
 .PHONY: all test bench fuzz e2e clean
@@ -21,6 +22,7 @@ e2e: all
 	python3 tests/serve_e2e.py
 	python3 tests/explorer_browser.py
 	python3 tests/chain_nodes.py
+	python3 tests/export_e2e.py
 
 fuzz:
 	bash Fuzz/run.sh $(FUZZ_SECONDS)

@@ -78,7 +78,7 @@ def main():
         sys.exit(f"export wrote {rows} transactions, the index holds {stats['transactions']}")
 
     seconds, _, err = timed([BINARY, "export", "--db", db, "--out", export_dir])
-    print(f"re-run over a complete export: {seconds:.2f} s ({err.strip().splitlines()[0]})")
+    print(f"re-run over a complete export: {seconds:.2f} s ({[l for l in err.splitlines() if l.startswith('exported')][0]})")
     if args.smoke:
         return
     gz = os.path.join(args.out, "export-gz")

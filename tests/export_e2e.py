@@ -165,6 +165,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "blocksmith"))
     parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument("--require-spark", action="store_true", help="fail, not skip, without pyspark (CI)")
     args = parser.parse_args()
     b = args.binary
     work = tempfile.mkdtemp(prefix="blocksmith-export-")
@@ -255,6 +256,7 @@ def main():
             try:
                 import pyspark  # noqa: F401
             except ImportError:
+                check(not args.require_spark, "pyspark is not installed")
                 print("spark: skipped (pyspark is not installed; .ci/run installs it)")
             else:
                 expected_path = os.path.join(work, "expected.ndjson")

@@ -104,6 +104,27 @@ public final class ChainIndexer {
         return pool
     }
 
+    /// Opens an index that exists, for reading it (`query`, `export`), migrating it if an
+    /// earlier release wrote it.
+    /// - Throws: `IndexError` when there is no such file, or it is not a blocksmith index
+    ///   (another SQLite database, or not SQLite at all); such a file is left untouched.
+    public static func openExisting(path: String) throws -> DatabasePool {
+        guard FileManager.default.fileExists(atPath: path) else { throw IndexError("\(path): no such index (run blocksmith index first)") }
+        do {
+            var config = Configuration()
+            config.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            let ours = try queue.read { db in
+                try db.tableExists("grdb_migrations") && db.tableExists("meta") && db.tableExists("blocks")
+            }
+            try queue.close()
+            guard ours else { throw IndexError("\(path): not a blocksmith index (no index tables in it)") }
+        } catch let error as DatabaseError {
+            throw IndexError("\(path): not a blocksmith index (\(error.message ?? error.description))")
+        }
+        return try open(path: path)
+    }
+
     /// Uses an open database (migrating it if needed).
     public init(database: any DatabaseWriter) throws {
         self.database = database

@@ -226,7 +226,8 @@ private struct Run {
             for (table, file) in outputs {
                 file.discard()
                 let folder = directory + "/" + partition.folder(table)
-                for path in [folder, (folder as NSString).deletingLastPathComponent] { rmdir(path) }
+                let start = (folder as NSString).deletingLastPathComponent
+                for path in [folder, start, (start as NSString).deletingLastPathComponent] { rmdir(path) }
             }
         }
         for table in tables {

@@ -56,9 +56,13 @@ struct ExportCommand: ParsableCommand {
             if !chosen.contains(table) { chosen.append(table) }
         }
         options.tables = chosen.sorted()
-        let path = db ?? ChainIndexer.defaultPath()
-        guard FileManager.default.fileExists(atPath: path) else { throw ToolError("\(path): no such index (run blocksmith index first)") }
-        let exporter = DatasetExporter(queries: try IndexQueries(ChainIndexer.open(path: path)), options: options)
+        let queries: IndexQueries
+        do {
+            queries = try IndexQueries(ChainIndexer.openExisting(path: db ?? ChainIndexer.defaultPath()))
+        } catch let error as IndexError {
+            throw ToolError(error.description)
+        }
+        let exporter = DatasetExporter(queries: queries, options: options)
         if let cacheOutputs {
             guard cacheOutputs >= 1 else { throw ToolError("--cache-outputs must be 1 or more") }
             exporter.cacheCapacity = cacheOutputs

@@ -65,7 +65,7 @@ struct Index: ParsableCommand {
 final class ProgressDisplay: @unchecked Sendable {  // used from one thread only (the indexing or exporting one)
     let terminal = isatty(2) == 1
     let start = Date()
-    lazy var last = start
+    var last = Date.distantPast
     var drawn = false
 
     func show(_ p: ChainIndex.IndexProgress) {

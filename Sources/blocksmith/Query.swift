@@ -21,9 +21,11 @@ struct QueryOptions: ParsableArguments {
     }
 
     func open() throws -> IndexQueries {
-        let path = db ?? ChainIndexer.defaultPath()
-        guard FileManager.default.fileExists(atPath: path) else { throw ToolError("\(path): no such index (run blocksmith index first)") }
-        return try IndexQueries(ChainIndexer.open(path: path))
+        do {
+            return try IndexQueries(ChainIndexer.openExisting(path: db ?? ChainIndexer.defaultPath()))
+        } catch let error as IndexError {
+            throw ToolError(error.description)
+        }
     }
 
     /// Prints `value` as JSON, or as the text `human` gives.
