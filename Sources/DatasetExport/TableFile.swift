@@ -28,7 +28,8 @@ final class TableFile: @unchecked Sendable {  // `spare` and `failure` only unde
     static let flushAt = 1 << 20
 
     init(path: String, gzip: Bool) throws {
-        file = try OutputFile(path: path)
+        // The partition's previous file stays until this one is complete.
+        file = try OutputFile(path: path, keepingTarget: true)
         // Level 1 writes about three times faster than zlib's default for 10-15 % more bytes.
         compressor = gzip ? try ZlibCompressor(algorithm: .gzip, configuration: ZlibConfiguration(compressionLevel: .fastestCompression)) : nil
         window = ByteBufferAllocator().buffer(capacity: gzip ? 1 << 18 : 0)

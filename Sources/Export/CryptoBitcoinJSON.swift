@@ -84,8 +84,6 @@ package struct RenderedBlocks: Sendable {
     package var transactions = [TransactionPiece]()
     package var inputs = [InputPiece]()
     package var outputs = [OutputPiece]()
-    /// Bytes of the blocks read (progress).
-    package var blockBytes = 0
 
     /// Starts with `bytes` (emptied): buffers can go round instead of being allocated each time.
     package init(reusing bytes: OutputBuffer) {
@@ -137,7 +135,6 @@ package struct CryptoBitcoinRenderer {
         var out = rendered.bytes
         rendered.bytes = OutputBuffer(capacity: 0)
         defer { rendered.bytes = out }
-        rendered.blockBytes += bytes.count
         let result: Result<(BlockHash, Bool), DecodeError> = bytes.withUnsafeBytes { raw in
             Result { () throws(DecodeError) in try render(bytes, raw, height: height, into: &rendered, out: &out) }
         }

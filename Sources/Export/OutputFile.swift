@@ -23,11 +23,18 @@ public final class OutputFile {
     let temporaryPath: String?
     var fd: Int32
     var finished = false
+    /// Whether an existing target stays, whole, until `commit()` replaces it in one rename.
+    let keepsTarget: Bool
 
     /// Creates the temporary file (or opens a non-regular target).
+    /// - Parameter keepingTarget: leave an existing target in place until `commit()` (a
+    ///   reader never finds the name missing, and a run cut off leaves the old file), at the
+    ///   cost of fresh pages for the new one; by default the old file is moved aside and its
+    ///   pages written over.
     /// - Throws: `FileError` when it cannot be created (no such folder, no permission).
-    public init(path: String) throws(FileError) {
+    public init(path: String, keepingTarget: Bool = false) throws(FileError) {
         self.path = path
+        keepsTarget = keepingTarget
         var info = stat()
         if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
             temporaryPath = nil
@@ -46,7 +53,7 @@ public final class OutputFile {
             // link would change another file.
             var old = stat()
             let plain = lstat(path, &old) == 0 && (old.st_mode & S_IFMT) == S_IFREG && old.st_nlink == 1
-            let reuse = plain && rename(path, temporary) == 0
+            let reuse = !keepingTarget && plain && rename(path, temporary) == 0
             fd = open(temporary, O_WRONLY | O_CREAT | O_CLOEXEC | (reuse ? 0 : O_TRUNC), 0o644)
         }
         guard fd >= 0 else { throw FileError(path: path, operation: "create", errno: errno) }
@@ -88,8 +95,9 @@ public final class OutputFile {
         }
         guard let temporaryPath else { return }
         // Remove the old file first: renaming over an existing file makes ext4 (auto_da_alloc)
-        // write the new one out to disk at once, which costs more than making it.
-        unlink(path)
+        // write the new one out to disk at once, which costs more than making it. A kept
+        // target is replaced by the rename itself, so its name never goes missing.
+        if !keepsTarget { unlink(path) }
         guard rename(temporaryPath, path) == 0 else {
             let code = errno
             unlink(temporaryPath)
