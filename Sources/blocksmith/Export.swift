@@ -24,7 +24,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The folder to write (created if missing).")
     var out: String
 
-    @Option(help: "The first height (default 0).")
+    @Option(help: "The first height.")
     var from: Int64 = 0
 
     @Option(help: "The last height (default: the tip).")
