@@ -5,7 +5,8 @@
    fixture, indexed and exported: every row of both tables equals the reference's
    (tests/crypto_bitcoin_reference.py: Python's standard library only), keys in the schema
    files' order and nothing else; every manifest matches its file;
-2. --gzip writes the same rows; a re-run writes nothing; --from/--to write the rows of those
+2. a run killed part way and run again gives the same files and leaves no temporary;
+   --gzip writes the same rows; a re-run writes nothing; --from/--to write the rows of those
    heights; blocks added later rewrite the last partition only;
 3. mainnet's first 590 blocks (P2PK outputs, real signatures) equal the reference too;
 4. hostile command lines end with a clear message and status 2, and touch nothing;
@@ -15,7 +16,7 @@
 
     python3 tests/export_e2e.py [--binary .build/release/blocksmith] [--no-spark]
 """
-import argparse, gzip, json, os, random, shutil, sqlite3, subprocess, sys, tempfile
+import argparse, glob, gzip, json, os, random, shutil, sqlite3, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -194,7 +195,21 @@ def main():
         check_schema_order(expected)
         check_manifests(out, gz=False)
 
-        # 2. A re-run writes nothing; gzip gives the same rows; a range gives its rows.
+        # 2. Killed part way (SIGKILL), then run again: the same files, no temporary left.
+        again = os.path.join(work, "again")
+        proc = subprocess.Popen([b, "export", "--db", db, "--out", again, "--partition-blocks", "100"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline and not glob.glob(os.path.join(again, "transactions", "*", "*", ".*.tmp-*")):
+            time.sleep(0.001)
+        proc.kill()
+        proc.wait()
+        run(b, "export", "--db", db, "--out", again, "--partition-blocks", "100")
+        check(not glob.glob(os.path.join(again, "*", "*", "*", ".*")), "temporary files left after a killed run")
+        check(lines(again, "transactions") == lines(out, "transactions") and lines(again, "blocks") == lines(out, "blocks"),
+              "a killed run, run again, gives other rows")
+
+        # A re-run writes nothing; gzip gives the same rows; a range gives its rows.
         before = snapshot(out)
         p = run(b, "export", "--db", db, "--out", out, "--partition-blocks", "700")
         check("0 files written, 6 unchanged" in p.stderr and snapshot(out) == before, f"re-run: {p.stderr.strip()}")

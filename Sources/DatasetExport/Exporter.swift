@@ -234,7 +234,12 @@ private struct Run {
             // The old manifest goes first: a run cut off from here on leaves no manifest, so the
             // next run rewrites the partition.
             unlink(directory + "/" + partition.manifest(table))
-            try createFolder(directory + "/" + partition.folder(table))
+            let folder = directory + "/" + partition.folder(table)
+            try createFolder(folder)
+            // Temporary files of a run that was killed (this run holds the folder's lock).
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
+                unlink(folder + "/" + name)
+            }
             outputs[table] = try TableFile(path: directory + "/" + partition.file(table, gzip: options.gzip), gzip: options.gzip)
         }
         // Outputs spent in this partition may come from blocks the cache has not seen (an
