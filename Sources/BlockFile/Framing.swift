@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import BitcoinWire
 
 /// Damage in a block's 8-byte preamble: what was wrong and where.
@@ -39,6 +46,23 @@ public struct FramingError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// Constants of Bitcoin Core's blk*.dat format.
 public enum BlockFileFormat {
+    /// `count` bytes of an open blk file from `offset`, de-obfuscated with `key` when given
+    /// (pread: the file may grow meanwhile, and threads may share the descriptor).
+    /// - Returns: nil when the file ends first or cannot be read, or the stretch is not one a
+    ///   block can fill (negative, or past `Limits.maxBlockSerializedSize`).
+    public static func read(_ fd: Int32, at offset: Int, count: Int, key: [UInt8]?) -> [UInt8]? {
+        guard offset >= 0, count >= 0, count <= Limits.maxBlockSerializedSize else { return nil }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            guard n > 0 else { return nil }
+            done += n
+        }
+        if let key { deobfuscate(&bytes, at: offset, key: key) }
+        return bytes
+    }
+
     /// Undoes (or applies) `xor.dat` obfuscation on `bytes` read from file offset `offset`:
     /// byte i of the file is XORed with key[i mod 8]. Eight bytes at a time.
     /// - Precondition: `key` holds 8 bytes.

@@ -36,8 +36,7 @@ extension IndexSnapshot {
     package func blockFiles() throws -> (paths: [String: String], xorKey: [UInt8]?) {
         var paths = [String: String]()
         for row in try Row.fetchAll(db, sql: "SELECT name, path FROM files WHERE path IS NOT NULL") { paths[row[0]] = row[1] }
-        let key = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'xor_key'").flatMap { Hex.decode($0) }
-        return (paths, key?.count == 8 ? key : nil)
+        return (paths, try xorKey())
     }
 
     /// The output `outpoint` names, as a best-chain block at `height` spends it: the latest

@@ -1,6 +1,7 @@
 import Foundation
 public import GRDB
 public import BitcoinWire
+import BlockFile
 import BitcoinScript
 
 /// Where a confirmed transaction is: its block's hash, height and time.
@@ -303,29 +304,17 @@ extension IndexSnapshot {
         guard let path = try String.fetchOne(db.cachedStatement(sql: "SELECT path FROM files WHERE name = ?"), arguments: [file]) else {
             throw QueryError.blockDataUnavailable("the index does not record where \(file) is (re-run blocksmith index on its folder)")
         }
-        let key = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'xor_key'")).flatMap { Hex.decode($0) }
-        guard let bytes = RawFile.read(path: path, at: offset, count: count) else {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        defer { if fd >= 0 { close(fd) } }
+        guard fd >= 0, let bytes = BlockFileFormat.read(fd, at: offset, count: count, key: try xorKey()) else {
             throw QueryError.blockDataUnavailable("cannot read \(count) bytes at \(offset) of \(path)")
         }
-        guard let key, key.count == 8 else { return bytes }
-        return bytes.enumerated().map { $1 ^ key[(offset + $0) & 7] }
-    }
-}
-
-/// Reads a stretch of a file (pread: the file may grow while the server runs).
-enum RawFile {
-    static func read(path: String, at offset: Int, count: Int) -> [UInt8]? {
-        guard offset >= 0, count >= 0, count <= Limits.maxBlockSerializedSize else { return nil }
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            guard n > 0 else { return nil }
-            done += n
-        }
         return bytes
+    }
+
+    /// The blocks folder's XOR key (`xor.dat`), nil when it has none.
+    func xorKey() throws -> [UInt8]? {
+        let key = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'xor_key'")).flatMap { Hex.decode($0) }
+        return key?.count == 8 ? key : nil
     }
 }

@@ -196,7 +196,7 @@ private struct Run {
     /// What each input of the transaction being finished spends (nil: unknown).
     var resolved = [DatasetExporter.SpentOutput?]()
     /// Block bytes per chunk a worker renders (rows take about six times as much).
-    static let chunkBytes = Int(ProcessInfo.processInfo.environment["CHUNK"] ?? "") ?? (1 << 18)
+    static let chunkBytes = 1 << 18
 
     init(exporter: DatasetExporter, snapshot: IndexSnapshot, cacheCapacity: Int) throws {
         self.exporter = exporter
@@ -298,7 +298,7 @@ private struct Run {
     /// Reads, renders and writes `blocks` (in chain order).
     mutating func render(_ blocks: [StoredBlock], into outputs: [CryptoBitcoin.Table: TableFile], sums: inout Sums,
                          progress: inout ExportProgress) throws {
-        // Chunks of blocks for the worker threads: about a megabyte each.
+        // Chunks of blocks for the worker threads: a quarter megabyte each, at most 256 blocks.
         var chunks = [ArraySlice<StoredBlock>]()
         var first = 0, bytes = 0
         for (i, block) in blocks.enumerated() {
@@ -346,17 +346,9 @@ private struct Run {
         guard stored.size >= 80, stored.size <= Limits.maxBlockSerializedSize else {
             throw ExportError("block \(stored.height) (\(stored.hash.displayHex)): the index records a size of \(stored.size) bytes")
         }
-        var bytes = [UInt8](repeating: 0, count: stored.size)
-        let start = stored.offset + 8
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(start + done)) }
-            guard n > 0 else {
-                throw ExportError("\(stored.file): block \(stored.height) (\(stored.hash.displayHex)) is no longer at offset \(stored.offset)")
-            }
-            done += n
+        guard let bytes = BlockFileFormat.read(fd, at: stored.offset + 8, count: stored.size, key: key) else {
+            throw ExportError("\(stored.file): block \(stored.height) (\(stored.hash.displayHex)) is no longer at offset \(stored.offset)")
         }
-        if let key { BlockFileFormat.deobfuscate(&bytes, at: start, key: key) }
         return bytes
     }
 
@@ -385,7 +377,7 @@ private struct Run {
                     if let (_, output) = cache.spend(outpoint) {
                         resolved.append(output)
                         inputValue = try add(inputValue, output.value)
-                    } else if let output = try snapshot.spentOutput(outpoint, spentAt: block.height, read: { try self.read($0, at: $1, count: $2) }) {
+                    } else if let output = try snapshot.spentOutput(outpoint, spentAt: block.height, read: { self.read($0, at: $1, count: $2) }) {
                         resolved.append(.init(value: output.value, fields: renderer.destinationFields(Script(output.scriptPubKey))))
                         inputValue = try add(inputValue, output.value)
                     } else {
@@ -447,23 +439,14 @@ private struct Run {
     }
 
     /// Bytes of a blk file, through the run's open files (a spent output the cache does not hold).
-    mutating func read(_ name: String, at offset: Int, count: Int) throws -> [UInt8]? {
-        guard count > 0, count <= Limits.maxBlockSerializedSize, offset >= 0 else { return nil }
+    mutating func read(_ name: String, at offset: Int, count: Int) -> [UInt8]? {
         if files[name] == nil {
             guard let path = paths[name] else { return nil }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return nil }
             files[name] = fd
         }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes { pread(files[name]!, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            guard n > 0 else { return nil }
-            done += n
-        }
-        if let key { BlockFileFormat.deobfuscate(&bytes, at: offset, key: key) }
-        return bytes
+        return BlockFileFormat.read(files[name]!, at: offset, count: count, key: key)
     }
 
     func add(_ total: Int64, _ value: Int64) throws -> Int64 {

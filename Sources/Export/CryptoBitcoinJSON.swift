@@ -343,45 +343,27 @@ package struct CryptoBitcoinRenderer {
     /// start at a genesis block).
     package static let unknownSpentFields: StaticString = "\"required_signatures\":null,\"type\":null,\"addresses\":[],\"value\":null"
 
-    /// `YYYY-MM-DDTHH:MM:SSZ` and `YYYY-MM-01` of a Unix time (UTC; proleptic Gregorian
-    /// calendar, Howard Hinnant's `civil_from_days`).
+    /// `YYYY-MM-DDTHH:MM:SSZ` and `YYYY-MM-01` of a Unix time (UTC; the civil date is
+    /// `UTCTime.components`, the one `parse` and `show` use).
     package static func civilTime(_ time: UInt32, timestamp: inout [UInt8], month: inout [UInt8]) {
-        let seconds = Int64(time)
-        let days = seconds / 86_400, secondOfDay = seconds % 86_400
-        let z = days + 719_468
-        let era = z / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let monthNumber = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (monthNumber <= 2 ? 1 : 0)
-        func digits(_ value: Int64, _ count: Int, into out: inout [UInt8]) {
-            var divisor: Int64 = 1
-            for _ in 1..<count { divisor *= 10 }
-            var value = value
-            while divisor > 0 {
-                out.append(UInt8(48 + value / divisor))
-                value %= divisor
-                divisor /= 10
-            }
+        let (year, monthNumber, day, hour, minute, second) = UTCTime.components(time)
+        func two(_ value: Int, _ separator: UInt8, into out: inout [UInt8]) {
+            out.append(UInt8(48 + value / 10))
+            out.append(UInt8(48 + value % 10))
+            out.append(separator)
         }
         month.removeAll(keepingCapacity: true)
-        digits(year, 4, into: &month)
-        month.append(UInt8(ascii: "-"))
-        digits(monthNumber, 2, into: &month)
-        month.append(contentsOf: "-01".utf8)
+        month.append(UInt8(48 + year / 1000))
+        month.append(UInt8(48 + year / 100 % 10))
+        two(year % 100, UInt8(ascii: "-"), into: &month)
+        two(monthNumber, UInt8(ascii: "-"), into: &month)
+        month.append(contentsOf: "01".utf8)
         timestamp.removeAll(keepingCapacity: true)
         timestamp.append(contentsOf: month.prefix(8))
-        digits(day, 2, into: &timestamp)
-        timestamp.append(UInt8(ascii: "T"))
-        digits(secondOfDay / 3600, 2, into: &timestamp)
-        timestamp.append(UInt8(ascii: ":"))
-        digits(secondOfDay / 60 % 60, 2, into: &timestamp)
-        timestamp.append(UInt8(ascii: ":"))
-        digits(secondOfDay % 60, 2, into: &timestamp)
-        timestamp.append(UInt8(ascii: "Z"))
+        two(day, UInt8(ascii: "T"), into: &timestamp)
+        two(hour, UInt8(ascii: ":"), into: &timestamp)
+        two(minute, UInt8(ascii: ":"), into: &timestamp)
+        two(second, UInt8(ascii: "Z"), into: &timestamp)
     }
 }
 
