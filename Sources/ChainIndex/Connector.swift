@@ -2,17 +2,18 @@ import Dispatch
 import Foundation
 import GRDB
 import GRDBSQLite
-public import BitcoinWire
+import BitcoinWire
 import BitcoinScript
 import BlockFile
 import Validation
 
 /// A best-chain block decoded off the writer's thread, with what the writer needs of each
-/// output already worked out (its type, address text and spendability).
+/// output already worked out (its type, address text and key, and spendability).
 struct PreparedBlock: Sendable {
     struct Output: Sendable {
         let type: OutputType
         let address: String?
+        let addressKey: AddressKey?
         let unspendable: Bool
     }
 
@@ -36,7 +37,8 @@ struct PreparedBlock: Sendable {
             for output in tx.outputs {
                 let script = Script(output.scriptPubKey)
                 let pattern = script.pattern
-                outputs.append(Output(type: pattern.type, address: pattern.address(on: network)?.text,
+                let address = pattern.address(on: network)?.text
+                outputs.append(Output(type: pattern.type, address: address, addressKey: address.map(AddressKey.init),
                                       unspendable: script.isUnspendable || (genesis && tx.isCoinbase)))
             }
         }
@@ -44,30 +46,33 @@ struct PreparedBlock: Sendable {
     }
 }
 
-/// The best chain's unspent outputs the indexer holds in memory (Core's coins cache): each
-/// output's value and address id, with its transaction's row and whether it is a coinbase.
-///
-/// When the index was empty at the start of the run the cache is `complete`: it holds every
-/// unspent output, so a miss is an answer and the database is never asked. It is bounded by
-/// `capacity` outputs; past that the oldest half goes, the cache is no longer complete, and
-/// misses are looked up in the database.
-typealias CoinCache = UnspentCache<CoinCacheTransaction, CoinCacheOutput>
+/// Running totals of the chain (`query stats`, `/api/stats`): kept in the `totals` table,
+/// added to with each batch and taken back on a disconnect, so no answer counts a table.
+struct Totals: Sendable {
+    var transactions: Int64 = 0
+    var outputsByType = [OutputType: Int64]()
+    var utxoCount: Int64 = 0, utxoValue: Int64 = 0
+    var addresses: Int64 = 0
 
-struct CoinCacheTransaction { let row: Int64, isCoinbase: Bool }
-struct CoinCacheOutput { let value: Int64; let address: Int64? }
+    var isEmpty: Bool { transactions == 0 && outputsByType.isEmpty && utxoCount == 0 && utxoValue == 0 && addresses == 0 }
 
-extension UnspentCache where Info == CoinCacheTransaction, Output == CoinCacheOutput {
-    /// The unspent output at `outpoint`, if the cache holds it.
-    func coin(_ outpoint: OutPoint) -> Coin? {
-        guard let (info, height, output) = find(outpoint) else { return nil }
-        return Coin(value: output.value, height: height, isCoinbase: info.isCoinbase)
+    /// (name, amount) pairs as the table stores them.
+    var rows: [(String, Int64)] {
+        var rows = [("transactions", transactions), ("utxo_count", utxoCount), ("utxo_value", utxoValue), ("addresses", addresses)]
+        for (type, count) in outputsByType.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { rows.append(("outputs:" + type.rawValue, count)) }
+        return rows.filter { $0.1 != 0 }
     }
 }
 
 /// Connects blocks to the best chain: checks each against the UTXO set (`ConnectRules`),
 /// then gathers its rows (transactions, inputs, outputs, spends, address rows and totals) in
-/// memory; `flush` writes a batch of blocks' rows in one transaction, each table's in key
-/// order, through prepared statements.
+/// memory; `flush` writes a batch of blocks' rows, each table's in key order, through
+/// prepared statements, on the writer thread while the next batch is gathered.
+///
+/// What the caches miss is asked of the database through `Lookups`, which see the last
+/// commit; so the caches keep what changed since then: outputs and addresses made since the
+/// commit stay cached (the caches are trimmed only right after a commit), and spends of
+/// committed outputs are remembered (`spentSinceCommit`).
 struct Connector {
     let network: ChainParameters
     /// The chain starts at a genesis block, so every input must spend an output in the index;
@@ -75,50 +80,81 @@ struct Connector {
     /// first block, with its value and address unknown.
     let fromGenesis: Bool
     var coins: CoinCache
-    /// Address ids by text; complete (a miss is a new address) while `coins` is.
-    var addressIDs = [String: Int64]()
-    var addressCapacity = 1_000_000
+    var addresses: AddressCache
+    /// Txids indexed (BIP30's question, answered without the database where it can be).
+    var txids: TxidFilter
+    let lookups: Lookups
+    /// Checkpoints after each commit, on the writer thread (nil: SQLite's own, at the commit).
+    var checkpointer: Checkpointer?
     var nextTransaction: Int64
     var nextAddress: Int64
+    /// Transaction rows below this one are committed.
+    var firstUncommittedRow: Int64
     /// The best chain's block at the network's BIP34 height (for BIP30), once connected.
     var bip34Hash: BlockHash?
     var batch = Batch()
-    /// Outputs stored in earlier batches and spent in this one (for database lookups).
-    var spentInBatch = Set<OutPoint>()
-    /// Where outputs found in the database are (row and address), for the block being connected.
-    var found = [OutPoint: (row: Int64, address: Int64?)]()
+    var pending = Pending()
+    /// Rows of `pending` before the caller should commit.
+    var pendingCapacity: Int
+    /// Outputs the lookups still see unspent that were spent since the last commit was asked
+    /// for, and those spent before it while it is under way (`commitInFlight`).
+    var spentSinceCommit = Set<OutpointKey>(), spentInFlight = Set<OutpointKey>()
+    /// A commit asked for (`requestCommit`) whose rows the writer thread is still writing.
+    private(set) var commitInFlight = false
+    /// Entries of `spentSinceCommit` before the caller should commit.
+    var spentCapacity: Int
 
     typealias Summary = (balance: Int64, received: Int64, sent: Int64, txs: Int64, first: Int64, last: Int64)
 
-    /// Rows waiting for `flush`.
+    /// Rows waiting for `flush`: those appended in key order (blocks, transactions, outputs,
+    /// inputs), written every few thousand blocks.
     struct Batch: Sendable {
         struct TransactionRow { let id: Int64, txid: TxID, block: Int64, height: Int64, position: Int, size: Int, weight: Int, fee: Int64?, isCoinbase: Bool, offset: Int? }
         struct OutputRow { let tx: Int64, vout: Int, value: Int64, type: OutputType, address: Int64?, unspendable: Bool; var spentBy: (tx: Int64, input: Int)? }
         struct InputRow { let tx: Int64, n: Int, previousRow: Int64?, previousVout: UInt32, previousTxid: TxID? }
-        struct Spend { let tx: Int64, vout: Int, by: Int64, input: Int }
-        struct AddressRow { let address: Int64, height: Int64, tx: Int64, received: Int64, sent: Int64, inputs: Int64, outputs: Int64 }
-
 
         var transactions = [TransactionRow]()
         /// Index in `outputs` of each batch transaction's first output.
         var outputStart = [Int]()
         var outputs = [OutputRow]()
         var inputs = [InputRow]()
-        /// Spends of outputs written by earlier batches.
+        var blocks = [Int64]()
+
+        var rows: Int { transactions.count + outputs.count + inputs.count }
+    }
+
+    /// Rows waiting for the commit: those that land all over their tables (spends of earlier
+    /// outputs, address rows and summaries, new addresses, totals). Written once per commit,
+    /// each table's in key order, so a page of those tables is rewritten once a commit, not
+    /// once a batch.
+    struct Pending: Sendable {
+        struct Spend { let tx: Int64, vout: Int, by: Int64, input: Int }
+        struct AddressRow { let address: Int64, height: Int64, tx: Int64, received: Int64, sent: Int64, inputs: Int64, outputs: Int64 }
+
         var spends = [Spend]()
         var addressRows = [AddressRow]()
         var newAddresses = [(id: Int64, text: String)]()
         var summaries = [Int64: Summary]()
-        var blocks = [Int64]()
+        var totals = Totals()
 
-        var rows: Int { transactions.count + outputs.count + inputs.count + addressRows.count }
+        var rows: Int { spends.count + addressRows.count + newAddresses.count + summaries.count }
     }
 
-    init(_ db: Database, network: ChainParameters, fromGenesis: Bool, complete: Bool, coinCapacity: Int) throws {
+    /// - Parameters:
+    ///   - complete: the index is empty, so the caches start out knowing everything.
+    ///   - lookups: where misses are asked (a connection of their own, or `db`'s).
+    init(_ db: Database, network: ChainParameters, fromGenesis: Bool, complete: Bool, lookups: Lookups, memory: IndexMemory) throws {
         self.network = network
         self.fromGenesis = fromGenesis
-        coins = CoinCache(complete: complete, capacity: coinCapacity)
+        self.lookups = lookups
+        coins = CoinCache(complete: complete, bytes: memory.coins)
+        addresses = AddressCache(complete: complete, bytes: memory.addresses)
+        // Remembered spends (16-byte keys) take from the coins' share: a commit clears them.
+        spentCapacity = max(1000, coins.capacity / 8)
+        pendingCapacity = max(1000, memory.pending / 64)
+        txids = TxidFilter(knowsAll: complete)
         nextTransaction = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM transactions") ?? 0) + 1
+        firstUncommittedRow = nextTransaction
         nextAddress = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM addresses") ?? 0) + 1
         bip34Hash = try Self.bip34Hash(db, network: network)
     }
@@ -128,25 +164,39 @@ struct Connector {
         try Data.fetchOne(db, sql: "SELECT hash FROM blocks WHERE in_best_chain = 1 AND height = ?", arguments: [network.bip34Height]).map(hash)
     }
 
-    /// Drops what is cached after blocks were disconnected: the database answers from now on.
+    /// Drops what is cached after blocks were disconnected (and committed): the database
+    /// answers from now on.
     mutating func forget(_ db: Database) throws {
         coins.removeAll()
-        addressIDs.removeAll()
-        found.removeAll()
+        addresses.removeAll()
+        txids = TxidFilter(knowsAll: false)
+        spentSinceCommit.removeAll()
+        spentInFlight.removeAll()
+        nextTransaction = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM transactions") ?? 0) + 1
+        firstUncommittedRow = nextTransaction
         bip34Hash = try Self.bip34Hash(db, network: network)
     }
 
+    /// Whether a miss may need the database (then, without a connection of their own, the
+    /// lookups wait for the writes).
+    var needsDatabase: Bool { !coins.complete || !addresses.complete }
+
+    /// Whether a cache is past its bound: the caller commits, then calls `trim`.
+    var needsTrim: Bool { coins.count > coins.capacity || addresses.count > addresses.capacity || spentSinceCommit.count > spentCapacity }
+
+    /// Whether the rows waiting for the commit are past their bound: the caller commits.
+    var needsCommit: Bool { pending.rows > pendingCapacity }
+
     /// Checks `block` and, when it passes, adds its rows to the batch.
     /// - Returns: the rule the block breaks (then nothing is added), or nil.
-    mutating func connect(_ db: Database, _ prepared: PreparedBlock, id: Int64, height: Int64) throws -> RuleFailure? {
+    mutating func connect(_ prepared: PreparedBlock, id: Int64, height: Int64) throws -> RuleFailure? {
         let block = prepared.block
         let blockHash = block.hash
         let enforceBIP30 = network.enforcesBIP30(height: height, hash: blockHash, bip34BlockHash: bip34Hash)
-        found.removeAll(keepingCapacity: true)
         let checked = try ConnectRules.check(
             block, height: height, network: network, enforceBIP30: enforceBIP30, transactionOffsets: prepared.offsets,
-            lookup: { outpoint in try lookup(db, outpoint) },
-            hasUnspentOutputs: { txid in try hasUnspentOutputs(db, txid) })
+            lookup: { outpoint in try lookup(outpoint) },
+            hasUnspentOutputs: { tx in try hasUnspentOutputs(tx) })
         let connection: BlockConnection
         switch checked {
         case .failure(let failure): return failure
@@ -158,6 +208,8 @@ struct Connector {
         for (position, tx) in block.transactions.enumerated() {
             let row = nextTransaction
             nextTransaction += 1
+            txids.insert(tx.txid)
+            pending.totals.transactions += 1
             batch.transactions.append(.init(id: row, txid: tx.txid, block: id, height: height, position: position, size: tx.size(),
                                             weight: tx.weight, fee: connection.fees[position], isCoinbase: tx.isCoinbase,
                                             offset: position < prepared.offsets.count ? prepared.offsets[position] : nil))
@@ -168,11 +220,18 @@ struct Connector {
                     let outpoint = input.previousOutput
                     var location: (row: Int64, address: Int64?)?
                     if let coin = connection.spent[position][n] {
-                        location = coins.spend(outpoint).map { ($0.info.row, $0.output.address) } ?? found[outpoint]
-                        guard let location else { throw IndexError("no location for the spent output \(outpoint.txid):\(outpoint.index)") }
-                        markSpent(location.row, vout: Int(outpoint.index), by: row, input: n)
-                        if !coins.complete { spentInBatch.insert(outpoint) }
-                        if let address = location.address {
+                        // `lookup` put every coin it found in the cache.
+                        guard let entry = coins.spend(outpoint) else {
+                            throw IndexError("no location for the spent output \(outpoint.txid):\(outpoint.index)")
+                        }
+                        location = (entry.row, entry.address)
+                        if !coins.complete && (entry.row < firstUncommittedRow || !lookups.separate) {
+                            spentSinceCommit.insert(OutpointKey(outpoint))
+                        }
+                        markSpent(entry.row, vout: Int(outpoint.index), by: row, input: n)
+                        pending.totals.utxoCount -= 1
+                        pending.totals.utxoValue -= coin.value
+                        if let address = entry.address {
                             touched[address, default: (0, 0, 0, 0)].sent += coin.value
                             touched[address, default: (0, 0, 0, 0)].inputs += 1
                         }
@@ -181,31 +240,38 @@ struct Connector {
                                               previousTxid: location == nil ? outpoint.txid : nil))
                 }
             }
-            var spendable = [CoinCacheOutput?]()
+            var spendable = [CoinEntry?]()
             spendable.reserveCapacity(tx.outputs.count)
             for (n, output) in tx.outputs.enumerated() {
                 let p = prepared.outputs[outputIndex]
                 outputIndex += 1
-                let address = try p.address.map { try addressID(db, $0) }
+                let address = try p.address.map { try addressID($0, key: p.addressKey!, height: height) }
                 batch.outputs.append(.init(tx: row, vout: n, value: output.value, type: p.type, address: address, unspendable: p.unspendable))
-                spendable.append(p.unspendable ? nil : CoinCacheOutput(value: output.value, address: address))
+                pending.totals.outputsByType[p.type, default: 0] += 1
+                if p.unspendable {
+                    spendable.append(nil)
+                } else {
+                    spendable.append(CoinEntry(value: output.value, row: row, address: address, isCoinbase: tx.isCoinbase))
+                    pending.totals.utxoCount += 1
+                    pending.totals.utxoValue += output.value
+                }
                 if let address {
                     touched[address, default: (0, 0, 0, 0)].received += output.value
                     touched[address, default: (0, 0, 0, 0)].outputs += 1
                 }
             }
-            coins.add(tx.txid, CoinCacheTransaction(row: row, isCoinbase: tx.isCoinbase), height: height, outputs: spendable)
+            coins.add(tx.txid, height: height, outputs: spendable)
             for (address, t) in touched {
-                batch.addressRows.append(.init(address: address, height: height, tx: row, received: t.received, sent: t.sent,
+                pending.addressRows.append(.init(address: address, height: height, tx: row, received: t.received, sent: t.sent,
                                                inputs: t.inputs, outputs: t.outputs))
-                var summary = batch.summaries[address] ?? (0, 0, 0, 0, height, height)
+                var summary = pending.summaries[address] ?? (0, 0, 0, 0, height, height)
                 summary.balance += t.received - t.sent
                 summary.received += t.received
                 summary.sent += t.sent
                 summary.txs += 1
                 summary.first = min(summary.first, height)
                 summary.last = max(summary.last, height)
-                batch.summaries[address] = summary
+                pending.summaries[address] = summary
             }
         }
         batch.blocks.append(id)
@@ -213,83 +279,83 @@ struct Connector {
     }
 
     /// An output of an earlier block: in the cache, else (when the cache is incomplete) in
-    /// the database, unless this batch spent it.
-    mutating func lookup(_ db: Database, _ outpoint: OutPoint) throws -> CoinLookup {
-        if let coin = coins.coin(outpoint) { return .unspent(coin) }
-        if coins.complete { return .missingOrSpent }
-        if spentInBatch.contains(outpoint) { return .missingOrSpent }
-        if let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT o.tx_id, o.value, o.address_id, t.height, t.is_coinbase FROM transactions t JOIN outputs o ON o.tx_id = t.id AND o.vout = ?
-            WHERE t.txid = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY t.id DESC LIMIT 1
-            """), arguments: [Int64(outpoint.index), data(outpoint.txid)]) {
-            found[outpoint] = (row[0], row[2])
-            return .unspent(Coin(value: row[1], height: row[3], isCoinbase: row[4]))
+    /// the database, unless it was spent since the last commit. What the database has is
+    /// cached, so that connecting the block finds it there.
+    mutating func lookup(_ outpoint: OutPoint) throws -> CoinLookup {
+        if let (height, entry) = coins.find(outpoint) { return .unspent(Coin(value: entry.value, height: height, isCoinbase: entry.isCoinbase)) }
+        if coins.complete || spent(OutpointKey(outpoint)) { return .missingOrSpent }
+        if let found = try lookups.coin(outpoint) {
+            coins.insert(outpoint, height: found.height, output: CoinEntry(value: found.value, row: found.row, address: found.address, isCoinbase: found.isCoinbase))
+            return .unspent(Coin(value: found.value, height: found.height, isCoinbase: found.isCoinbase))
         }
         if fromGenesis { return .missingOrSpent }
-        let seen = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM transactions WHERE txid = ? LIMIT 1"), arguments: [data(outpoint.txid)]) ?? false
-        return seen ? .missingOrSpent : .outsideRange
+        return try lookups.seen(outpoint.txid) ? .missingOrSpent : .outsideRange
     }
 
-    /// BIP30: whether a transaction with this txid still has unspent outputs.
-    func hasUnspentOutputs(_ db: Database, _ txid: TxID) throws -> Bool {
-        if coins.holds(txid) { return true }
-        if coins.complete { return false }
-        let vouts = try Int64.fetchAll(db.cachedStatement(sql: """
-            SELECT o.vout FROM transactions t JOIN outputs o ON o.tx_id = t.id WHERE t.txid = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0
-            """), arguments: [data(txid)])
-        return vouts.contains { !spentInBatch.contains(OutPoint(txid: txid, index: UInt32(truncatingIfNeeded: $0))) }
+    /// BIP30: whether an earlier transaction with `tx`'s txid still has unspent outputs.
+    func hasUnspentOutputs(_ tx: Transaction) throws -> Bool {
+        let txid = tx.txid
+        if coins.holdsAny(of: txid, outputs: tx.outputs.count) { return true }
+        if coins.complete || !txids.mayContain(txid) { return false }
+        return try lookups.unspentOutputs(of: txid).contains { !spent(OutpointKey(txid: txid, index: $0)) }
     }
 
-    /// Records a spend: on the output's row when it is in this batch, else as an update.
+    /// Whether an output the lookups may still see unspent was spent.
+    func spent(_ key: OutpointKey) -> Bool { spentSinceCommit.contains(key) || spentInFlight.contains(key) }
+
+    /// Records a spend: on the output's row when it is in this batch, else as an update at the commit.
     mutating func markSpent(_ row: Int64, vout: Int, by tx: Int64, input: Int) {
         let first = batch.transactions.first?.id ?? .max
         if row >= first {
             batch.outputs[batch.outputStart[Int(row - first)] + vout].spentBy = (tx, input)
         } else {
-            batch.spends.append(.init(tx: row, vout: vout, by: tx, input: input))
+            pending.spends.append(.init(tx: row, vout: vout, by: tx, input: input))
         }
     }
 
     /// The id of `text` in `addresses`, assigned on first sight (written by `flush`).
-    mutating func addressID(_ db: Database, _ text: String) throws -> Int64 {
-        if let id = addressIDs[text] { return id }
-        if !coins.complete, let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM addresses WHERE address = ?"), arguments: [text]) {
-            addressIDs[text] = existing
+    mutating func addressID(_ text: String, key: AddressKey, height: Int64) throws -> Int64 {
+        if let id = addresses.id(of: key, at: height) { return id }
+        if !addresses.complete, let existing = try lookups.addressID(text) {
+            addresses.insert(key, id: existing, at: height)
             return existing
         }
         let id = nextAddress
         nextAddress += 1
-        batch.newAddresses.append((id, text))
-        addressIDs[text] = id
+        pending.newAddresses.append((id, text))
+        pending.totals.addresses += 1
+        addresses.insert(key, id: id, at: height)
         return id
     }
 
-    /// Writes the batch's rows, in the transaction open on `db` (beginning one if none is):
-    /// the caller commits. While the cache is complete (no lookup needs the database), the
-    /// rows are written on a thread of their own while the next batch is gathered; otherwise
-    /// here. Afterwards the caches are trimmed to their bounds (`beforeTrim` runs first, while
-    /// the cache is still complete).
-    mutating func flush(_ db: Database, beforeTrim: (Database) throws -> Void) throws {
+    /// Writes the batch's rows, in the transaction open on `db` (beginning one if none is,
+    /// after finishing a commit under way): the caller commits. The rows are written on a
+    /// thread of their own while the next batch is gathered, unless a miss would have to read
+    /// `db` meanwhile (no separate lookups connection): then here.
+    mutating func flush(_ db: Database) throws {
         guard !batch.blocks.isEmpty else { return }
+        try finishCommit(db)
         try writes.wait()
         if !db.isInsideTransaction { try db.beginTransaction(.immediate) }
         if statements == nil { statements = try Statements(db) }
-        let rows = batch
+        let rows = batch, statements = statements!
         rowsSinceCommit += rows.rows
         batch = Batch()
-        spentInBatch.removeAll(keepingCapacity: true)
-        if coins.complete {
-            writes.submit(rows, statements!)
+        if canWriteInBackground {
+            writes.submit { times in try Self.write(rows, statements, times: &times) }
         } else {
-            writes.times = try Self.write(rows, statements!, times: writes.times)
+            try Self.write(rows, statements, times: &writes.times)
         }
-        if coins.count > coins.capacity || addressIDs.count > addressCapacity {
-            try writes.wait()
-            try beforeTrim(db)
-            coins.trim()
-            coins.complete = false
-            if addressIDs.count > addressCapacity { addressIDs.removeAll() }
-        }
+    }
+
+    /// Whether the writer thread may use the writing connection while this thread goes on.
+    var canWriteInBackground: Bool { lookups.separate || !needsDatabase }
+
+    /// Trims the caches to their bounds; the caller has just committed (so everything
+    /// dropped is in what the lookups see).
+    mutating func trim() {
+        coins.trim()
+        addresses.trim()
     }
 
     /// Rows written since the last commit.
@@ -298,19 +364,85 @@ struct Connector {
     var statements: Statements?
     let writes = BackgroundWrites()
 
-    /// Commits what `flush` wrote, once it is written.
-    mutating func commit(_ db: Database) throws {
+    /// Asks for a commit of what `flush` wrote: the rows waiting for the commit are written
+    /// on the writer thread while this one goes on (the lookups keep seeing the commit before,
+    /// and the spends since then are remembered until `finishCommit`), or here when the
+    /// lookups share the connection. The commit itself happens in `finishCommit`, which
+    /// `flush` calls first.
+    mutating func requestCommit(_ db: Database) throws {
+        try finishCommit(db)
         try writes.wait()
+        if pending.rows > 0 || !pending.totals.isEmpty {
+            if !db.isInsideTransaction { try db.beginTransaction(.immediate) }
+            if statements == nil { statements = try Statements(db) }
+            let rows = pending, statements = statements!
+            pending = Pending()
+            if canWriteInBackground {
+                writes.submit { times in try Self.write(rows, statements, times: &times) }
+            } else {
+                try Self.write(rows, statements, times: &writes.times)
+            }
+        }
         guard db.isInsideTransaction else { return }
-        let start = monotonicNanoseconds()
-        try db.commit()
-        writes.times.add("    commit", Double(monotonicNanoseconds() - start) / 1e9)
+        commitInFlight = true
+        spentInFlight.formUnion(spentSinceCommit)
+        spentSinceCommit.removeAll(keepingCapacity: false)
+        firstUncommittedRow = nextTransaction
         rowsSinceCommit = 0
     }
 
+    /// Commits once the writer thread has written everything asked for; nothing when no
+    /// commit is under way.
+    mutating func finishCommit(_ db: Database) throws {
+        guard commitInFlight else { return }
+        try writes.wait()
+        let start = monotonicNanoseconds()
+        if db.isInsideTransaction { try db.commit() }
+        writes.times.add("    commit", Double(monotonicNanoseconds() - start) / 1e9)
+        commitInFlight = false
+        spentInFlight.removeAll(keepingCapacity: false)
+        // The commit went to the WAL; copying it into the database file (a checkpoint) is
+        // the writer thread's, while this one goes on (SQLite's own checkpoint would run here).
+        if let checkpointer {
+            writes.submit { times in
+                let start = monotonicNanoseconds()
+                checkpointer.checkpoint()
+                times.add("    checkpoint", Double(monotonicNanoseconds() - start) / 1e9)
+            }
+        }
+    }
+
+    /// Commits now.
+    mutating func commit(_ db: Database) throws {
+        try requestCommit(db)
+        try finishCommit(db)
+    }
+}
+
+/// How `--dbcache` is shared out, in bytes: the coins cache, the address ids, the rows waiting
+/// for the commit, SQLite's page caches (the writing connection's and the lookups').
+public struct IndexMemory: Sendable {
+    public var coins: Int, addresses: Int, pending: Int, sqlite: Int, lookups: Int
+
+    /// Bitcoin Core's default `-dbcache`, in MiB.
+    public static let defaultMiB = 450
+
+    /// `mebibytes` shared out: 45% coins, 15% addresses, 15% rows waiting for the commit,
+    /// 20% SQLite's page cache, 5% the lookups' page cache.
+    public init(mebibytes: Int) {
+        let total = max(1, mebibytes) << 20
+        coins = total / 100 * 45
+        addresses = total / 100 * 15
+        pending = total / 100 * 15
+        sqlite = total / 100 * 20
+        lookups = total / 100 * 5
+    }
+}
+
+extension Connector {
     /// The statements `write` runs.
     struct Statements: @unchecked Sendable {  // used by one thread at a time: BackgroundWrites hands them over
-        let newAddress, address, transaction, output, input, spend, addressRow, best: RowStatement
+        let newAddress, address, transaction, output, input, spend, addressRow, best, total: RowStatement
 
         init(_ db: Database) throws {
             newAddress = try RowStatement(db, "INSERT INTO addresses (id, address, balance, received, sent, tx_count, first_seen_height, last_seen_height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -325,27 +457,14 @@ struct Connector {
             spend = try RowStatement(db, "UPDATE outputs SET spent_by_tx = ?, spent_by_input = ? WHERE tx_id = ? AND vout = ?")
             addressRow = try RowStatement(db, "INSERT INTO address_transactions (address_id, height, tx_id, received, sent, inputs, outputs) VALUES (?, ?, ?, ?, ?, ?, ?)")
             best = try RowStatement(db, "UPDATE blocks SET in_best_chain = 1 WHERE id = ?")
+            total = try RowStatement(db, "INSERT INTO totals (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = value + ?2")
         }
     }
 
-    /// Writes a batch's rows, each table's in key order; returns `times` with the time per table added.
-    static func write(_ batch: Batch, _ s: Statements, times: IndexTimings) throws -> IndexTimings {
-        var times = times
-        var mark = monotonicNanoseconds()
-        func lap(_ name: String) {
-            let now = monotonicNanoseconds()
-            times.add("    " + name, Double(now - mark) / 1e9)
-            mark = now
-        }
-        var summaries = batch.summaries
-        for (id, text) in batch.newAddresses {
-            let t = summaries.removeValue(forKey: id) ?? (0, 0, 0, 0, 0, 0)
-            try s.newAddress.run { $0.int(id); $0.text(text); $0.int(t.balance); $0.int(t.received); $0.int(t.sent); $0.int(t.txs); $0.int(t.first); $0.int(t.last) }
-        }
-        for (id, t) in summaries.sorted(by: { $0.key < $1.key }) {
-            try s.address.run { $0.int(t.balance); $0.int(t.received); $0.int(t.sent); $0.int(t.txs); $0.int(t.first); $0.int(t.last); $0.int(id) }
-        }
-        lap("addresses")
+    /// Writes a batch's rows, each table's in key order, adding the time per table to `times`.
+    static func write(_ batch: Batch, _ s: Statements, times: inout IndexTimings) throws {
+        var lap = Lap(times: times)
+        defer { times = lap.times }
         for t in batch.transactions {
             try s.transaction.run {
                 $0.int(t.id); $0.hash(t.txid); $0.int(t.block); $0.int(t.height); $0.int(t.position); $0.int(t.size); $0.int(t.weight)
@@ -364,109 +483,45 @@ struct Connector {
             try s.input.run { $0.int(i.tx); $0.int(i.n); $0.int(i.previousRow); $0.int(Int64(i.previousVout)); $0.hash(i.previousTxid) }
         }
         lap("inputs")
-        for p in batch.spends.sorted(by: { ($0.tx, $0.vout) < ($1.tx, $1.vout) }) {
+        for id in batch.blocks { try s.best.run { $0.int(id) } }
+        lap("blocks")
+    }
+
+    /// Writes the rows that waited for the commit, each table's in key order.
+    static func write(_ pending: Pending, _ s: Statements, times: inout IndexTimings) throws {
+        var lap = Lap(times: times)
+        defer { times = lap.times }
+        var summaries = pending.summaries
+        for (id, text) in pending.newAddresses {
+            let t = summaries.removeValue(forKey: id) ?? (0, 0, 0, 0, 0, 0)
+            try s.newAddress.run { $0.int(id); $0.text(text); $0.int(t.balance); $0.int(t.received); $0.int(t.sent); $0.int(t.txs); $0.int(t.first); $0.int(t.last) }
+        }
+        for (id, t) in summaries.sorted(by: { $0.key < $1.key }) {
+            try s.address.run { $0.int(t.balance); $0.int(t.received); $0.int(t.sent); $0.int(t.txs); $0.int(t.first); $0.int(t.last); $0.int(id) }
+        }
+        lap("addresses")
+        for p in pending.spends.sorted(by: { ($0.tx, $0.vout) < ($1.tx, $1.vout) }) {
             try s.spend.run { $0.int(p.by); $0.int(p.input); $0.int(p.tx); $0.int(p.vout) }
         }
         lap("spends")
-        for r in batch.addressRows.sorted(by: { ($0.address, $0.height, $0.tx) < ($1.address, $1.height, $1.tx) }) {
+        for r in pending.addressRows.sorted(by: { ($0.address, $0.height, $0.tx) < ($1.address, $1.height, $1.tx) }) {
             try s.addressRow.run { $0.int(r.address); $0.int(r.height); $0.int(r.tx); $0.int(r.received); $0.int(r.sent); $0.int(r.inputs); $0.int(r.outputs) }
         }
         lap("address_transactions")
-        for id in batch.blocks { try s.best.run { $0.int(id) } }
-        lap("blocks")
-        return times
+        for (name, amount) in pending.totals.rows { try s.total.run { $0.text(name); $0.int(amount) } }
     }
 }
 
-/// Writes batches on a thread of its own, one at a time, while the connector gathers the
-/// next: `submit` hands one over, `wait` waits for it and rethrows its error. The database's
-/// thread does not touch the connection between the two (SQLite allows one thread at a time
-/// per connection).
-final class BackgroundWrites: @unchecked Sendable {  // `error` and `times` change only between submit and wait
-    private let queue = DispatchQueue(label: "blocksmith.index.writes")
-    private let group = DispatchGroup()
-    private var busy = false
-    private var error: (any Error)?
-    /// Time per table written (for `IndexTimings`).
-    var times = IndexTimings()
+/// Adds the time since the last lap to a step of `times`.
+struct Lap {
+    var times: IndexTimings
+    var mark = monotonicNanoseconds()
 
-    func submit(_ batch: Connector.Batch, _ statements: Connector.Statements) {
-        busy = true
-        group.enter()
-        queue.async { [self] in
-            do { times = try Connector.write(batch, statements, times: times) } catch { self.error = error }
-            group.leave()
-        }
-    }
+    init(times: IndexTimings) { self.times = times }
 
-    func wait() throws {
-        guard busy else { return }
-        group.wait()
-        busy = false
-        if let error {
-            self.error = nil
-            throw error
-        }
+    mutating func callAsFunction(_ name: String) {
+        let now = monotonicNanoseconds()
+        times.add("    " + name, Double(now - mark) / 1e9)
+        mark = now
     }
 }
-
-/// A prepared statement run once per row with values bound directly (SQLite's C API), for
-/// the indexer's bulk writes: GRDB's `StatementArguments` build an array of existentials per
-/// row, which measured as 15% of indexing time.
-struct RowStatement {
-    let statement: Statement
-    let connection: OpaquePointer?
-
-    init(_ db: Database, _ sql: String) throws {
-        connection = db.sqliteConnection
-        statement = try db.makeStatement(sql: sql)
-    }
-
-    /// Binds parameters in order, steps once, and resets.
-    func run(_ bind: (inout Binder) -> Void) throws {
-        let handle = statement.sqliteStatement
-        var binder = Binder(handle: handle)
-        bind(&binder)
-        let code = sqlite3_step(handle)
-        sqlite3_reset(handle)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
-        }
-    }
-
-    struct Binder {
-        let handle: OpaquePointer
-        var index: Int32 = 1
-
-        mutating func int(_ value: Int64?) {
-            if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
-            index += 1
-        }
-        mutating func int(_ value: Int?) { int(value.map(Int64.init)) }
-        mutating func text(_ value: String?) {
-            if let value {
-                _ = value.withCString { sqlite3_bind_text(handle, index, $0, -1, SQLITE_TRANSIENT) }
-            } else {
-                sqlite3_bind_null(handle, index)
-            }
-            index += 1
-        }
-        /// Chain work as 32 big-endian bytes.
-        mutating func work(_ value: UInt256) {
-            let words = [value.l3.bigEndian, value.l2.bigEndian, value.l1.bigEndian, value.l0.bigEndian]
-            _ = words.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, 32, SQLITE_TRANSIENT) }
-            index += 1
-        }
-        mutating func hash(_ value: Hash256?) {
-            if let value {
-                _ = value.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, 32, SQLITE_TRANSIENT) }
-            } else {
-                sqlite3_bind_null(handle, index)
-            }
-            index += 1
-        }
-    }
-}
-
-/// SQLite's "copy the value now" destructor.
-private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

@@ -144,6 +144,19 @@ package enum Schema {
                 DROP INDEX outputs_spent_by;
                 """)
         }
+        migrator.registerMigration("v5: totals") { db in
+            // The chain's totals, kept as the index grows (`query stats` and `/api/stats` count
+            // nothing). Filled once here from an index written by an earlier release.
+            try db.execute(sql: """
+                CREATE TABLE totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+                INSERT INTO totals SELECT 'transactions', COUNT(*) FROM transactions;
+                INSERT INTO totals SELECT 'outputs:' || type, COUNT(*) FROM outputs GROUP BY type;
+                INSERT INTO totals SELECT 'utxo_count', COUNT(*) FROM outputs WHERE spent_by_tx IS NULL AND unspendable = 0;
+                INSERT INTO totals SELECT 'utxo_value', COALESCE(SUM(value), 0) FROM outputs WHERE spent_by_tx IS NULL AND unspendable = 0;
+                INSERT INTO totals SELECT 'addresses', COUNT(*) FROM addresses;
+                DELETE FROM totals WHERE value = 0;
+                """)
+        }
         return migrator
     }
 
@@ -155,6 +168,15 @@ package enum Schema {
         ("outputs_address", "CREATE INDEX IF NOT EXISTS outputs_address ON outputs(address_id, tx_id) WHERE address_id IS NOT NULL"),
         ("addresses_balance", "CREATE INDEX IF NOT EXISTS addresses_balance ON addresses(balance DESC, id)"),
     ]
+
+    /// Builds the deferred index that lookups by txid need (misses of the coins cache).
+    static func buildLookupIndexes(_ db: Database) throws {
+        try db.execute(sql: deferrable[0].1)
+    }
+
+    static func lookupIndexesBuilt(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?", arguments: [deferrable[0].0]) ?? false
+    }
 
     /// Drops the deferrable indexes and notes it in `meta`, in the caller's transaction.
     static func deferIndexes(_ db: Database) throws {
@@ -181,8 +203,10 @@ extension Schema {
         try db.read { db in
             var lines = [String]()
             for (table, order) in [("meta", "1"), ("files", "1"), ("blocks", "1"), ("transactions", "1"), ("outputs", "1, 2"),
-                                   ("inputs", "1, 2"), ("addresses", "1"), ("address_transactions", "1, 2, 3")] {
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") { lines.append("\(table) \(row)") }
+                                   ("inputs", "1, 2"), ("addresses", "1"), ("address_transactions", "1, 2, 3"), ("totals", "1")] {
+                // A total that came back to zero is the same as one never added to.
+                let filter = table == "totals" ? " WHERE value != 0" : ""
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table)\(filter) ORDER BY \(order)") { lines.append("\(table) \(row)") }
             }
             return lines
         }

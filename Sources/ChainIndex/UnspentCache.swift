@@ -1,36 +1,55 @@
 public import BitcoinWire
 
-/// Unspent outputs held in memory by txid, with something about each transaction
-/// (`Info`) and each output (`Output`): Core's coins cache, shaped for whoever reads
-/// the chain in order (the indexer checks and connects blocks with it; the export finds
-/// what each input spends).
+/// A 128-bit key for an outpoint: a keyed 64-bit hash of the txid and index (the hasher is
+/// seeded at random per process, so nobody can grind transactions that collide in it) and
+/// the txid's second word mixed with the index. Two different outpoints share a key with
+/// probability 2^-128; the key is 16 bytes instead of the outpoint's 36.
+public struct OutpointKey: Hashable, Sendable {
+    @usableFromInline let a: UInt64, b: UInt64
+
+    @inlinable
+    public init(_ outpoint: OutPoint) { self.init(txid: outpoint.txid, index: outpoint.index) }
+
+    @inlinable
+    public init(txid: TxID, index: UInt32) {
+        let (w0, w1) = txid.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: 0, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+        var hasher = Hasher()
+        hasher.combine(txid)  // the first word
+        hasher.combine(w1)
+        hasher.combine(index)
+        a = UInt64(UInt(bitPattern: hasher.finalize()))
+        b = (w0 &+ w1) ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// `a` is already a keyed hash: dictionaries hash it alone.
+    @inlinable
+    public func hash(into hasher: inout Hasher) { hasher.combine(a) }
+}
+
+/// Unspent outputs held in memory, one entry per outpoint under its short key, with the
+/// height of the block that made it and what the caller keeps of it (`Output`): Core's coins
+/// cache, shaped for whoever reads the chain in order (the indexer checks and connects blocks
+/// with it; the export finds what each input spends).
 ///
-/// Bounded by `capacity` outputs: `trim` then keeps the newer half by height, after which
-/// a miss may be an output the cache dropped (`complete` is false) and the caller asks the
+/// Bounded by `capacity` outputs: `trim` then keeps the newer half by height, after which a
+/// miss may be an output the cache dropped (`complete` is false) and the caller asks the
 /// database. While `complete`, the cache holds every unspent output and a miss is an answer.
-public struct UnspentCache<Info, Output> {
+public struct UnspentCache<Output> {
     @usableFromInline
     struct Entry {
-        @usableFromInline
-        let info: Info
-        @usableFromInline let height: Int64
-        @usableFromInline var outputs: [Output?]
-        @usableFromInline var unspent: Int
+        @usableFromInline var output: Output
+        @usableFromInline let height: UInt32
 
         @usableFromInline
-        init(info: Info, height: Int64, outputs: [Output?], unspent: Int) {
-            self.info = info
+        init(output: Output, height: UInt32) {
+            self.output = output
             self.height = height
-            self.outputs = outputs
-            self.unspent = unspent
         }
     }
 
     // Inlinable (with what it touches), so a caller in another module gets code specialized
     // for its types rather than generic code that looks up type metadata on every call.
-    @usableFromInline var entries = [TxID: Entry]()
-    /// Unspent outputs held.
-    @usableFromInline package internal(set) var count = 0
+    @usableFromInline var entries = [OutpointKey: Entry]()
     package var complete: Bool
     package var capacity: Int
 
@@ -39,61 +58,88 @@ public struct UnspentCache<Info, Output> {
         self.capacity = capacity
     }
 
-    /// The unspent output at `outpoint`, with its transaction and height, if the cache holds it.
-    @inlinable
-    public func find(_ outpoint: OutPoint) -> (info: Info, height: Int64, output: Output)? {
-        guard let entry = entries[outpoint.txid], Int(outpoint.index) < entry.outputs.count,
-              let output = entry.outputs[Int(outpoint.index)] else { return nil }
-        return (entry.info, entry.height, output)
+    /// A cache whose table is allocated once for `bytes` of memory: the most outputs a table
+    /// of a power-of-two size at the dictionary's load of 3/4 holds (it never grows, and the
+    /// memory it takes is what was given).
+    package init(complete: Bool, bytes: Int) {
+        let slot = MemoryLayout<OutpointKey>.stride + MemoryLayout<Entry>.stride
+        var buckets = 16
+        while buckets * 2 * slot <= bytes { buckets *= 2 }
+        // Trimmed at 7/8 of what the table holds: the block that crosses the bound, and the
+        // rest of its commit, still fit without the table doubling.
+        self.init(complete: complete, capacity: buckets / 4 * 3 / 8 * 7)
+        entries.reserveCapacity(buckets / 4 * 3)
     }
 
-    /// Whether the cache holds an unspent output of `txid`.
+    /// Unspent outputs held.
     @inlinable
-    public func holds(_ txid: TxID) -> Bool { entries[txid] != nil }
+    package var count: Int { entries.count }
+
+    /// The unspent output at `outpoint`, with its height, if the cache holds it.
+    @inlinable
+    public func find(_ outpoint: OutPoint) -> (height: Int64, output: Output)? {
+        guard let entry = entries[OutpointKey(outpoint)] else { return nil }
+        return (Int64(entry.height), entry.output)
+    }
+
+    /// Whether the cache holds one of the first `outputs` outputs of `txid` (BIP30 asks this
+    /// of a transaction's own txid and output count, as Core asks its coins view).
+    @inlinable
+    public func holdsAny(of txid: TxID, outputs: Int) -> Bool {
+        for index in 0..<outputs where entries[OutpointKey(txid: txid, index: UInt32(truncatingIfNeeded: index))] != nil { return true }
+        return false
+    }
 
     /// Adds a transaction's spendable outputs (nil for unspendable ones); a repeated txid
     /// replaces the earlier one's, as Core's coins are overwritten (BIP30's two exceptions).
     @inlinable
-    public mutating func add(_ txid: TxID, _ info: Info, height: Int64, outputs: [Output?]) {
-        let unspent = outputs.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
-        guard unspent > 0 else { return }
-        if let old = entries.updateValue(Entry(info: info, height: height, outputs: outputs, unspent: unspent), forKey: txid) {
-            count -= old.unspent
+    public mutating func add(_ txid: TxID, height: Int64, outputs: [Output?]) {
+        for (index, output) in outputs.enumerated() {
+            guard let output else { continue }
+            entries[OutpointKey(txid: txid, index: UInt32(truncatingIfNeeded: index))] = Entry(output: output, height: UInt32(clamping: height))
         }
-        count += unspent
     }
 
-    /// Removes an output and returns it with its transaction; nil when the cache does not hold it.
+    /// Adds one output (one the caller found in the database).
     @inlinable
-    public mutating func spend(_ outpoint: OutPoint) -> (info: Info, output: Output)? {
-        let vout = Int(outpoint.index)
-        guard let index = entries.index(forKey: outpoint.txid), vout < entries.values[index].outputs.count,
-              let output = entries.values[index].outputs[vout] else { return nil }
-        let info = entries.values[index].info
-        count -= 1
-        if entries.values[index].unspent == 1 {
-            entries.remove(at: index)
-        } else {
-            // In place, holding no copy of the entry: a copy would make the write copy its outputs.
-            entries.values[index].outputs[vout] = nil
-            entries.values[index].unspent -= 1
-        }
-        return (info, output)
+    public mutating func insert(_ outpoint: OutPoint, height: Int64, output: Output) {
+        entries[OutpointKey(outpoint)] = Entry(output: output, height: UInt32(clamping: height))
     }
 
-    /// Keeps the newer half (by height) when over capacity; the cache is then incomplete.
+    /// Removes an output and returns it; nil when the cache does not hold it.
+    @inlinable
+    public mutating func spend(_ outpoint: OutPoint) -> Output? {
+        entries.removeValue(forKey: OutpointKey(outpoint))?.output
+    }
+
+    /// Keeps the newer entries, half the capacity of them, when over capacity; the cache is
+    /// then incomplete.
     package mutating func trim() {
         guard count > capacity else { return }
-        let heights = entries.values.map(\.height).sorted()
-        let cut = heights[heights.count / 2]
-        entries = entries.filter { $0.value.height > cut }
-        count = entries.values.reduce(0) { $0 + $1.unspent }
+        let keep = lowestHeightToKeep(entries.values.lazy.map(\.height), keeping: capacity / 2)
+        // In place: the storage stays allocated for the entries to come (no second table).
+        let old = entries.compactMap { $0.value.height < keep ? $0.key : nil }
+        for key in old { entries.removeValue(forKey: key) }
         complete = false
     }
 
     package mutating func removeAll() {
         entries.removeAll()
-        count = 0
         complete = false
     }
+}
+
+/// The lowest height from which on at most `target` of `heights` lie (all of one height or
+/// none of it), from a histogram rather than a sort of every entry; `UInt32.max` when the
+/// newest height alone has more.
+func lowestHeightToKeep(_ heights: some Sequence<UInt32>, keeping target: Int) -> UInt32 {
+    var histogram = [UInt32: Int]()
+    for height in heights { histogram[height, default: 0] += 1 }
+    var kept = 0, lowest = UInt32.max
+    for height in histogram.keys.sorted(by: >) {
+        kept += histogram[height]!
+        if kept > target { break }
+        lowest = height
+    }
+    return lowest
 }

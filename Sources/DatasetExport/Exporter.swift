@@ -184,7 +184,7 @@ package final class DatasetExporter {
 private struct Run {
     let exporter: DatasetExporter
     let snapshot: IndexSnapshot
-    var cache: UnspentCache<Void, DatasetExporter.SpentOutput>
+    var cache: UnspentCache<DatasetExporter.SpentOutput>
     var renderer: CryptoBitcoinRenderer
     /// The worker threads' renderers, kept from chunk to chunk (each remembers addresses).
     let renderers: RendererPool
@@ -374,7 +374,7 @@ private struct Run {
                 var inputValue: Int64 = 0, known = true
                 for i in tx.inputs {
                     let outpoint = rendered.inputs[i].outpoint
-                    if let (_, output) = cache.spend(outpoint) {
+                    if let output = cache.spend(outpoint) {
                         resolved.append(output)
                         inputValue = try add(inputValue, output.value)
                     } else if let output = try snapshot.spentOutput(outpoint, spentAt: block.height, read: { self.read($0, at: $1, count: $2) }) {
@@ -391,7 +391,7 @@ private struct Run {
                     let output = rendered.outputs[o]
                     spendable.append(output.spendable ? .init(value: output.value, fields: output.fields) : nil)
                 }
-                cache.add(tx.txid, (), height: block.height, outputs: spendable)
+                cache.add(tx.txid, height: block.height, outputs: spendable)
 
                 sums.rows += 1
                 sums.inputCount += Int128(tx.inputs.count)

@@ -352,7 +352,7 @@ public final class Chain {
             block, height: entry.height, network: network,
             enforceBIP30: network.enforcesBIP30(height: entry.height, hash: entry.hash, bip34BlockHash: nil),
             lookup: { utxo[$0].map(CoinLookup.unspent) ?? .missingOrSpent },
-            hasUnspentOutputs: { (unspentPerTransaction[$0] ?? 0) > 0 })
+            hasUnspentOutputs: { (unspentPerTransaction[$0.txid] ?? 0) > 0 })
         switch result {
         case .failure(let failure):
             return failure

@@ -48,21 +48,21 @@ public enum ConnectRules {
     /// Checks `block` against the UTXO set as it is before the block.
     /// - Parameters:
     ///   - lookup: the UTXO set's answer for an outpoint not created in this block.
-    ///   - hasUnspentOutputs: whether a transaction with this txid still has unspent outputs
-    ///     (BIP30); asked only when `enforceBIP30`.
+    ///   - hasUnspentOutputs: whether an earlier transaction with this one's txid (and so its
+    ///     outputs) still has unspent outputs (BIP30); asked only when `enforceBIP30`.
     /// - Returns: the block's spends and fees, or the first rule it breaks, with Core's reject
     ///   reason and the byte offset of the transaction at fault.
     /// - Throws: what `lookup` and `hasUnspentOutputs` throw.
     public static func check(
         _ block: Block, height: Int64, network: ChainParameters, enforceBIP30: Bool,
         transactionOffsets: [Int] = [], baseOffset: Int = 0,
-        lookup: (OutPoint) throws -> CoinLookup, hasUnspentOutputs: (TxID) throws -> Bool
+        lookup: (OutPoint) throws -> CoinLookup, hasUnspentOutputs: (Transaction) throws -> Bool
     ) rethrows -> Result<BlockConnection, RuleFailure> {
         func fail(_ rule: String, _ detail: String, transaction i: Int) -> Result<BlockConnection, RuleFailure> {
             .failure(RuleFailure(rule, detail, offset: baseOffset + (i < transactionOffsets.count ? transactionOffsets[i] : 0)))
         }
         if enforceBIP30 {
-            for (i, tx) in block.transactions.enumerated() where try hasUnspentOutputs(tx.txid) {
+            for (i, tx) in block.transactions.enumerated() where try hasUnspentOutputs(tx) {
                 return fail("bad-txns-BIP30", "transaction \(i) repeats txid \(tx.txid), which still has unspent outputs", transaction: i)
             }
         }

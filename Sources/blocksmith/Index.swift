@@ -20,6 +20,15 @@ struct Index: ParsableCommand {
     @Option(help: "The database, created if missing (default: $BLOCKSMITH_DB, else ~/.local/share/blocksmith/index.sqlite).")
     var db: String?
 
+    @Option(help: ArgumentHelp(
+        "Memory for the caches, in MiB, as Bitcoin Core's -dbcache: unspent outputs, address ids and SQLite's pages (default \(IndexMemory.defaultMiB)).",
+        valueName: "MiB"))
+    var dbcache: Int?
+
+    @Option(help: ArgumentHelp("Unspent outputs, address ids and waiting rows the caches hold, at most, instead of what --dbcache allows (tests).",
+                               visibility: .hidden))
+    var cacheEntries: Int?
+
     @Option(help: ArgumentHelp("Blocks per committed batch, at most.", visibility: .hidden))
     var batch: Int?
 
@@ -29,6 +38,12 @@ struct Index: ParsableCommand {
     @Flag(help: ArgumentHelp("Print where the time went (benchmark).", visibility: .hidden))
     var timings = false
 
+    func validate() throws {
+        if let dbcache, !(1...1_048_576).contains(dbcache) {
+            throw ValidationError("--dbcache \(dbcache) is outside 1...1048576 (MiB)")
+        }
+    }
+
     func run() throws {
         let folder: BlocksFolder
         do { folder = try BlocksFolder(paths: paths) } catch { throw ToolError(error) }
@@ -37,6 +52,8 @@ struct Index: ParsableCommand {
         if !folderOfDatabase.isEmpty { try? FileManager.default.createDirectory(atPath: folderOfDatabase, withIntermediateDirectories: true) }
         let indexer = try ChainIndexer(database: ChainIndexer.open(path: path))
         if let batch { indexer.batchSize = batch }
+        if let dbcache { indexer.memory = IndexMemory(mebibytes: dbcache) }
+        if let cacheEntries { indexer.coinCapacity = max(1, cacheEntries) }
         indexer.abortAfterBatches = abortAfterBatches
         let display = ProgressDisplay()
         indexer.progress = { display.show($0) }
@@ -68,15 +85,35 @@ final class ProgressDisplay: @unchecked Sendable {  // used from one thread only
     var last = Date.distantPast
     var drawn = false
 
+    /// The recent rates of reading and of connecting (bytes of blocks) and of transactions.
+    var readRate = RecentRate(), connectRate = RecentRate(), transactionRate = RecentRate()
+
     func show(_ p: ChainIndex.IndexProgress) {
         show { elapsed in
-            let rate = elapsed > 0 ? Double(p.transactions) / elapsed : 0
-            var line = "\(p.phase): file \(p.files)/\(p.filesTotal), \(byteCount(p.bytes))/\(byteCount(p.bytesTotal)), "
-                + "blocks \(p.blocks)\(p.blocksTotal > 0 ? "/\(p.blocksTotal)" : ""), \(Int(rate)) tx/s"
-            if p.phase == "connecting", p.blocks > 0, p.blocksTotal > p.blocks {
-                line += ", ETA \(Int(elapsed / Double(p.blocks) * Double(p.blocksTotal - p.blocks))) s"
+            transactionRate.add(p.transactions, at: elapsed)
+            let tx = transactionRate.perSecond.map { ", \(Int($0)) tx/s" } ?? ""
+            switch p.phase {
+            case "reading":
+                readRate.add(p.bytes, at: elapsed)
+                return "reading: file \(p.files)/\(p.filesTotal), \(byteCount(p.bytes))/\(byteCount(p.bytesTotal)), blocks \(p.blocks)"
+                    + eta(readRate.secondsLeft(until: p.bytesTotal))
+            case "connecting":
+                connectRate.add(p.connectedBytes, at: elapsed)
+                return "connecting: \(byteCount(p.connectedBytes))/\(byteCount(p.connectBytesTotal)) of blocks, block \(p.blocks)/\(p.blocksTotal)\(tx)"
+                    + eta(connectRate.secondsLeft(until: p.connectBytesTotal))
+            default:
+                return "\(p.phase): blocks \(p.blocks)\(p.blocksTotal > 0 ? "/\(p.blocksTotal)" : "")"
             }
-            return line
+        }
+    }
+
+    func eta(_ seconds: Double?) -> String {
+        guard let seconds, seconds.isFinite, seconds >= 0 else { return "" }
+        let s = Int(seconds.rounded())
+        return switch s {
+        case ..<60: ", ETA \(s) s"
+        case ..<3600: ", ETA \(s / 60) min \(s % 60) s"
+        default: ", ETA \(s / 3600) h \(String(format: "%02d", s / 60 % 60)) min"
         }
     }
 
@@ -109,5 +146,33 @@ func byteCount(_ bytes: Int) -> String {
     case ..<1_000_000: String(format: "%.1f kB", Double(bytes) / 1e3)
     case ..<1_000_000_000: String(format: "%.1f MB", Double(bytes) / 1e6)
     default: String(format: "%.2f GB", Double(bytes) / 1e9)
+    }
+}
+
+/// The rate of something counted over the last minute, and the time left at that rate to
+/// reach a total: blocks get heavier and lookups slower along a chain, so the rate of the
+/// whole run so far would promise too early an end.
+struct RecentRate {
+    private var samples = [(time: Double, amount: Double)]()
+    let window: Double
+
+    init(window: Double = 60) { self.window = window }
+
+    mutating func add(_ amount: Int, at time: Double) {
+        samples.append((time, Double(amount)))
+        // Keep the samples of the last window, and always one from before it.
+        while samples.count > 2, samples[1].time <= time - window { samples.removeFirst() }
+    }
+
+    /// Per second over the samples kept (nil until they span a second).
+    var perSecond: Double? {
+        guard let first = samples.first, let last = samples.last, last.time - first.time >= 1 else { return nil }
+        return max(0, (last.amount - first.amount) / (last.time - first.time))
+    }
+
+    /// Seconds until `total` at the recent rate; nil while there is no rate.
+    func secondsLeft(until total: Int) -> Double? {
+        guard let rate = perSecond, rate > 0, let last = samples.last else { return nil }
+        return max(0, Double(total) - last.amount) / rate
     }
 }

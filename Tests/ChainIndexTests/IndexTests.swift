@@ -50,6 +50,7 @@ import BlockFile
         #expect(try q.read { try $0.utxos("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa") }.isEmpty)
         // Identical to the plain file's index.
         #expect(try json(stats) == json(r.read { try $0.stats() }))
+        #expect(try json(stats) == json(q.read { try $0.countedStats() }))
         #expect(try json(q.read { try $0.richest(limit: 1000) }) == json(r.read { try $0.richest(limit: 1000) }))
         let addresses = try pool.read { try String.fetchAll($0, sql: "SELECT address FROM addresses ORDER BY address") }
         #expect(addresses.count == 603)
@@ -134,17 +135,24 @@ import BlockFile
 @Suite struct LedgerTests {
     /// The standard spend chain, and one with CoinJoin-shaped transactions (50-200 inputs of
     /// distinct owners); each indexed in one run with batches of 250 blocks, and in one run
-    /// with a coin cache so small that most lookups go to the database.
-    @Test(arguments: ["spend-chain/spend-2000", "spend-chain/coinjoin-1500"], [false, true])
-    func indexMatchesTheLedger(chain: String, smallCache: Bool) throws {
+    /// with caches so small (300 coins, 300 address ids, 300 remembered spends) that most
+    /// lookups go to the database; in memory (lookups on the writing connection) and in a
+    /// file as the command writes it (lookups on a connection of their own while a thread
+    /// writes).
+    @Test(arguments: ["spend-chain/spend-2000", "spend-chain/coinjoin-1500"], [(false, false), (true, false), (false, true), (true, true)])
+    func indexMatchesTheLedger(chain: String, options: (smallCache: Bool, onDisk: Bool)) throws {
         let ledger = try JSONSerialization.jsonObject(with: Data(Fixtures.bytes(chain + ".ledger.json"))) as! [String: Any]
         let folder = Fixtures.blocksFolder(Fixtures.framedBlocks(chain + ".blk"), files: 3, shuffle: 50,
                                            xor: [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef], padding: 1 << 16)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let db = try DatabaseQueue()
-        try index([folder], into: db, batch: 250, coinCapacity: smallCache ? 300 : nil)
+        let (pool, poolFolder) = try temporaryPool()
+        defer { try? FileManager.default.removeItem(at: poolFolder) }
+        let db: any DatabaseWriter = options.onDisk ? pool : try DatabaseQueue()
+        try index([folder], into: db, batch: 250, coinCapacity: options.smallCache ? 300 : nil)
+        #expect(try db.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
         let q = try IndexQueries(db)
         let stats = try q.read { try $0.stats() }
+        #expect(try json(stats) == json(q.read { try $0.countedStats() }))
         #expect(try q.read { try $0.tip() }?.hash == ledger["tip_hash"] as? String)
         #expect(stats.tipHeight == (ledger["tip_height"] as! NSNumber).int64Value)
         #expect(stats.transactions == (ledger["transactions"] as! NSNumber).int64Value)
@@ -287,6 +295,7 @@ import BlockFile
         try index([folder], into: fresh)
         let f = try IndexQueries(fresh)
         #expect(try json(f.read { try $0.stats() }) == json(q.read { try $0.stats() }))
+        #expect(try json(q.read { try $0.countedStats() }) == json(q.read { try $0.stats() }))
         #expect(try json(f.read { try $0.richest(limit: 100) }) == json(q.read { try $0.richest(limit: 100) }))
 
         // After a run that skipped linking, a new block links and connects again.

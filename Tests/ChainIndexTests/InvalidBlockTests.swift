@@ -26,6 +26,9 @@ import BlockFile
         let q = try IndexQueries(db)
         let tip = try #require(try q.read { try $0.tip() })
         let s = try q.read { try $0.stats() }
+        // The kept totals are what counting the tables gives.
+        let counted = try q.read { try $0.countedStats() }
+        #expect(try json(s) == json(counted))
         return ["tip \(tip.hash) \(tip.height!)", "blocks \(s.blocks) transactions \(s.transactions) outputs \(s.outputs)",
                 "utxo \(s.utxoCount) \(s.utxoValue) addresses \(s.addresses) \(s.outputsByType.sorted { $0.key < $1.key })",
                 try json(q.read { try $0.richest(limit: 1000) })]
@@ -34,16 +37,21 @@ import BlockFile
     /// Each crafted block, with the coins cache as a bulk load has it (every unspent output in
     /// memory) and with one holding a single output (every lookup after the first batch of
     /// 100 blocks goes to SQLite).
-    @Test(arguments: CraftedBlocks.cases.map(\.name), [false, true])
-    func craftedBlockStaysOutOfTheChain(name: String, smallCache: Bool) throws {
+    /// With the bulk load's caches, and with caches of one entry (every lookup in SQLite): on
+    /// the writing connection (in memory), and on a connection of their own (a file).
+    @Test(arguments: CraftedBlocks.cases.map(\.name), [(false, false), (true, false), (true, true)])
+    func craftedBlockStaysOutOfTheChain(name: String, options: (smallCache: Bool, onDisk: Bool)) throws {
+        let smallCache = options.smallCache
         let crafted = CraftedBlocks.cases.first { $0.name == name }!
         let folder = Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
+        let (pool, poolFolder) = try temporaryPool()
+        defer { try? FileManager.default.removeItem(at: poolFolder) }
         // The crafted block and a block on it come before the valid next block, so their branch
         // is seen first and, with two blocks, has more work.
         Miner.write(CraftedBlocks.base, to: folder, file: 0)
         Miner.write([crafted.block, crafted.child], to: folder, file: 1)
-        let db = try DatabaseQueue()
+        let db: any DatabaseWriter = options.onDisk ? pool : try DatabaseQueue()
         var report = try index([folder], into: db, coinCapacity: smallCache ? 1 : nil)
         #expect(report.tipHash == CraftedBlocks.base.last!.hash, "\(name)")
         #expect(report.invalid.map(\.rule) == [crafted.rule], "\(name)")
