@@ -204,15 +204,7 @@ extension ChainIndexer {
     /// so an initial load builds that index now (the others wait for its end).
     func trimCaches(_ db: Database, _ connector: inout Connector) throws {
         if try Schema.indexesDeferred(db), try !Schema.lookupIndexesBuilt(db) {
-            state.phase = "building the txid index"
-            progress(state)
-            try measure("build deferred indexes") {
-                try db.inTransaction {
-                    try Schema.buildLookupIndexes(db)
-                    return .commit
-                }
-            }
-            state.phase = "connecting"
+            try buildIndexes(db, phase: "building the txid index", Schema.buildLookupIndexes)
         }
         connector.trim()
     }
@@ -220,11 +212,16 @@ extension ChainIndexer {
     /// Builds the indexes an initial load deferred, if any are missing.
     func restoreIndexes(_ db: Database) throws {
         guard try Schema.indexesDeferred(db) else { return }
-        state.phase = "building indexes"
+        try buildIndexes(db, phase: "building indexes", Schema.restoreIndexes)
+    }
+
+    /// Runs `build` in a savepoint of its own under its progress phase, then goes back to connecting.
+    private func buildIndexes(_ db: Database, phase: String, _ build: (Database) throws -> Void) throws {
+        state.phase = phase
         progress(state)
         try measure("build deferred indexes") {
             try db.inSavepoint {
-                try Schema.restoreIndexes(db)
+                try build(db)
                 return .commit
             }
         }
