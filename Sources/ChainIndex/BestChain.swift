@@ -51,7 +51,7 @@ extension IndexSnapshot {
                              read: (_ file: String, _ offset: Int, _ count: Int) throws -> [UInt8]? = { _, _, _ in nil }) throws -> Transaction.Output? {
         guard let r = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT t.id, t.offset, t.size, b.file, b.offset FROM transactions t JOIN blocks b ON b.id = t.block_id
-            WHERE t.txid = ? AND t.height <= ? ORDER BY t.id DESC LIMIT 1
+            WHERE \(Schema.txidMatches("t.txid", "?1")) AND t.height <= ?2 ORDER BY t.id DESC LIMIT 1
             """), arguments: [data(outpoint.txid), height]) else { return nil }
         let transaction: Transaction
         if let offset: Int = r[1], let bytes = try read(r[3], r[4] + 8 + offset, r[2]) {

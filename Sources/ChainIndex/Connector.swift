@@ -474,7 +474,7 @@ extension Connector {
         lap("transactions")
         for o in batch.outputs {
             try s.output.run {
-                $0.int(o.tx); $0.int(o.vout); $0.int(o.value); $0.text(o.type.rawValue); $0.int(o.address); $0.int(o.unspendable ? 1 : 0)
+                $0.int(o.tx); $0.int(o.vout); $0.int(o.value); $0.int(Schema.code(of: o.type)); $0.int(o.address); $0.int(o.unspendable ? 1 : 0)
                 $0.int(o.spentBy?.tx); $0.int(o.spentBy?.input)
             }
         }

@@ -104,7 +104,7 @@ extension IndexSnapshot {
             SELECT b.hash, t.height, t.position, t.fee, t.is_coinbase, t.size, t.weight,
                    (SELECT COUNT(*) FROM inputs WHERE tx_id = t.id), (SELECT COUNT(*) FROM outputs WHERE tx_id = t.id),
                    (SELECT COALESCE(SUM(value), 0) FROM outputs WHERE tx_id = t.id)
-            FROM transactions t JOIN blocks b ON b.id = t.block_id WHERE t.txid = ? ORDER BY t.id DESC LIMIT 1
+            FROM transactions t JOIN blocks b ON b.id = t.block_id WHERE \(Schema.txidMatches("t.txid", "?1")) ORDER BY t.id DESC LIMIT 1
             """), arguments: [data(id)]) else { throw QueryError.notFound("transaction \(txid) in the best chain") }
         return TransactionSummary(txid: txid.lowercased(), blockHash: hash(r[0]).displayHex, height: r[1], position: r[2], fee: r[3],
                                   isCoinbase: r[4], size: r[5], weight: r[6], inputCount: r[7], outputCount: r[8], outputTotal: r[9])
@@ -152,8 +152,8 @@ extension IndexSnapshot {
         }
         if let lastSeen {
             guard let r = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT x.height, x.tx_id FROM transactions t JOIN address_transactions x ON x.address_id = ? AND x.height = t.height AND x.tx_id = t.id
-                WHERE t.txid = ?
+                SELECT x.height, x.tx_id FROM transactions t JOIN address_transactions x ON x.address_id = ?1 AND x.height = t.height AND x.tx_id = t.id
+                WHERE \(Schema.txidMatches("t.txid", "?2"))
                 """), arguments: [id, data(Hash256(displayHex: lastSeen)!)]) else {
                 throw QueryError.notFound("transaction \(lastSeen) in the history of \(text)")
             }
@@ -169,7 +169,10 @@ extension IndexSnapshot {
     /// P2PK outputs a derived address stands for); nil if it was never paid.
     public func outputType(of text: String) throws -> String? {
         guard let id = try addressID(text) else { return nil }
-        return try String.fetchOne(db.cachedStatement(sql: "SELECT type FROM outputs WHERE address_id = ? LIMIT 1"), arguments: [id])
+        return try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT o.type FROM address_transactions x JOIN outputs o ON o.tx_id = x.tx_id AND o.address_id = x.address_id
+            WHERE x.address_id = ?1 AND x.outputs > 0 ORDER BY x.height, x.tx_id, o.vout LIMIT 1
+            """), arguments: [id]).map { Schema.outputType(code: $0).rawValue }
     }
 
     /// How many of the address's transactions go the given way.
@@ -203,7 +206,7 @@ extension IndexSnapshot {
 
     func transactionRow(_ txid: String) throws -> Int64 {
         guard let id = Hash256(displayHex: txid) else { throw QueryError.invalidHash(txid, what: "transaction id") }
-        guard let row = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM transactions WHERE txid = ? ORDER BY id DESC LIMIT 1"), arguments: [data(id)]) else {
+        guard let row = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM transactions WHERE \(Schema.txidMatches("txid", "?1")) ORDER BY id DESC LIMIT 1"), arguments: [data(id)]) else {
             throw QueryError.notFound("transaction \(txid) in the best chain")
         }
         return row
@@ -221,7 +224,7 @@ extension IndexSnapshot {
                 """), arguments: [row]) {
                 let n: Int = r[0]
                 guard n >= 0, n < prevouts.count else { continue }
-                let address: String? = r[2], type: String = r[3]
+                let address: String? = r[2], type = Schema.outputType(code: r[3])
                 var script: [UInt8]?
                 if let address, Self.addressTypes.contains(type) { script = Address.scriptPubKey(for: address, on: network) }
                 if script == nil {
@@ -235,7 +238,7 @@ extension IndexSnapshot {
     }
 
     /// Output types whose address gives back the exact script.
-    static let addressTypes: Set<String> = ["pubkeyhash", "scripthash", "witness_v0_keyhash", "witness_v0_scripthash", "witness_v1_taproot"]
+    static let addressTypes: Set<OutputType> = [.pubkeyhash, .scripthash, .witnessV0KeyHash, .witnessV0ScriptHash, .witnessV1Taproot]
 
     func transactionInfo(row: Int64, txid: String, blockHash: String) throws -> TransactionInfo {
         guard let t = try Row.fetchOne(db.cachedStatement(sql: "SELECT height, position, fee, is_coinbase, size, weight FROM transactions WHERE id = ?"), arguments: [row]) else {
@@ -252,7 +255,7 @@ extension IndexSnapshot {
             SELECT o.vout, a.address, o.value, o.type, s.txid FROM outputs o LEFT JOIN addresses a ON a.id = o.address_id
             LEFT JOIN transactions s ON s.id = o.spent_by_tx WHERE o.tx_id = ? ORDER BY o.vout
             """), arguments: [row]).map {
-            TransactionInfo.Output(n: $0[0], address: $0[1], value: $0[2], type: $0[3], spentBy: ($0[4] as Data?).map { hash($0).displayHex })
+            TransactionInfo.Output(n: $0[0], address: $0[1], value: $0[2], type: Schema.outputType(code: $0[3]).rawValue, spentBy: ($0[4] as Data?).map { hash($0).displayHex })
         }
         return TransactionInfo(txid: txid, blockHash: blockHash, height: t[0], position: t[1], fee: t[2],
                                isCoinbase: t[3], size: t[4], weight: t[5], inputs: inputs, outputs: outputs)

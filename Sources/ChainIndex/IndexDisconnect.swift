@@ -17,7 +17,7 @@ extension ChainIndexer {
             // set) and get back the outputs it spent.
             totals["transactions", default: 0] -= 1
             for r in try Row.fetchAll(db, sql: "SELECT type, COUNT(*) FROM outputs WHERE tx_id = ? GROUP BY type", arguments: [id]) {
-                totals["outputs:" + (r[0] as String), default: 0] -= r[1]
+                totals["outputs:" + Schema.outputType(code: r[0]).rawValue, default: 0] -= r[1]
             }
             let unspent = try Row.fetchOne(db, sql: """
                 SELECT COUNT(*), COALESCE(SUM(value), 0) FROM outputs WHERE tx_id = ? AND spent_by_tx IS NULL AND unspendable = 0

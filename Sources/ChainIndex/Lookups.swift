@@ -71,11 +71,11 @@ final class Lookups {
         // The latest transaction with the txid: a repeated txid replaced the earlier one's outputs (BIP30).
         coin = try prepare("""
             SELECT o.tx_id, o.value, o.address_id, t.height, t.is_coinbase FROM transactions t JOIN outputs o ON o.tx_id = t.id AND o.vout = ?1
-            WHERE t.txid = ?2 AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY t.id DESC LIMIT 1
+            WHERE \(Schema.txidMatches("t.txid", "?2")) AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY t.id DESC LIMIT 1
             """)
-        seen = try prepare("SELECT 1 FROM transactions WHERE txid = ?1 LIMIT 1")
+        seen = try prepare("SELECT 1 FROM transactions WHERE \(Schema.txidMatches("txid", "?1")) LIMIT 1")
         unspentOfTxid = try prepare("""
-            SELECT o.vout FROM transactions t JOIN outputs o ON o.tx_id = t.id WHERE t.txid = ?1 AND o.spent_by_tx IS NULL AND o.unspendable = 0
+            SELECT o.vout FROM transactions t JOIN outputs o ON o.tx_id = t.id WHERE \(Schema.txidMatches("t.txid", "?1")) AND o.spent_by_tx IS NULL AND o.unspendable = 0
             """)
         address = try prepare("SELECT id FROM addresses WHERE address = ?1")
     }

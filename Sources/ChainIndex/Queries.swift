@@ -309,9 +309,10 @@ public struct IndexSnapshot {
     public func utxos(_ text: String) throws -> [UTXO] {
         guard let id = try addressID(text) else { return [] }
         return try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT t.txid, o.vout, o.value, t.height, b.hash, b.time FROM outputs o JOIN transactions t ON t.id = o.tx_id
-            JOIN blocks b ON b.id = t.block_id
-            WHERE o.address_id = ? AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY t.height, t.id, o.vout
+            SELECT t.txid, o.vout, o.value, t.height, b.hash, b.time FROM address_transactions x
+            JOIN outputs o ON o.tx_id = x.tx_id AND o.address_id = x.address_id
+            JOIN transactions t ON t.id = x.tx_id JOIN blocks b ON b.id = t.block_id
+            WHERE x.address_id = ?1 AND x.outputs > 0 AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY x.height, x.tx_id, o.vout
             """), arguments: [id]).map {
             UTXO(txid: hash($0[0]).displayHex, vout: $0[1], value: $0[2], height: $0[3], blockHash: hash($0[4]).displayHex, blockTime: $0[5])
         }

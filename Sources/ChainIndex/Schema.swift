@@ -1,4 +1,5 @@
 package import GRDB
+package import BitcoinScript
 
 /// The index's tables, created and upgraded by GRDB migrations. Every table grows with the
 /// chain's blocks, transactions, inputs and outputs, never faster.
@@ -6,8 +7,10 @@ package import GRDB
 /// - `files`: how far each blk file has been read (re-runs start there).
 /// - `blocks`: every block seen, best chain or not, with its height and chain work once linked.
 /// - `transactions`, `inputs`, `outputs`: the best chain's; an output's `spent_by_tx` is the
-///   spending transaction, so the UTXO set is the unspent, spendable outputs. An input names
-///   the output it spends by row; its txid is stored only for an output outside the index.
+///   spending transaction, so the UTXO set is the unspent, spendable outputs; its `type` is a
+///   code (`outputTypes`). An input names the output it spends by row; its txid is stored
+///   only for an output outside the index. Transactions are found by txid through an index of
+///   each txid's first 8 bytes (`txidMatches`).
 /// - `addresses`: per-address summaries; `address_transactions`: each transaction touching an
 ///   address, once, with what it received and sent there and how many of the transaction's
 ///   inputs and outputs are the address's. "From A to B" is the transactions in which A has
@@ -157,15 +160,60 @@ package enum Schema {
                 DELETE FROM totals WHERE value = 0;
                 """)
         }
+        migrator.registerMigration("v6: compact outputs") { db in
+            // An output's type as a small integer (`Schema.outputTypes`), not its name; no index
+            // of outputs by address (an address's outputs are found through its history rows,
+            // which name each transaction paying it); the txid index keeps 8 bytes of each txid
+            // (the rows it finds are compared in full).
+            let codes = outputTypes.enumerated().map { "WHEN '\($0.element.rawValue)' THEN \($0.offset)" }.joined(separator: " ")
+            let hadTxidIndex = try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'transactions_txid'") ?? false
+            try db.execute(sql: """
+                CREATE TABLE outputs_v6 (
+                    tx_id INTEGER NOT NULL,
+                    vout INTEGER NOT NULL,
+                    value INTEGER NOT NULL,
+                    type INTEGER NOT NULL,
+                    address_id INTEGER,
+                    unspendable INTEGER NOT NULL,
+                    spent_by_tx INTEGER,
+                    spent_by_input INTEGER,
+                    PRIMARY KEY (tx_id, vout)) WITHOUT ROWID;
+                INSERT INTO outputs_v6 SELECT tx_id, vout, value, CASE type \(codes) ELSE \(outputTypes.firstIndex(of: .nonstandard)!) END,
+                  address_id, unspendable, spent_by_tx, spent_by_input FROM outputs ORDER BY tx_id, vout;
+                DROP TABLE outputs;
+                ALTER TABLE outputs_v6 RENAME TO outputs;
+                DROP INDEX IF EXISTS transactions_txid;
+                """)
+            if hadTxidIndex { try db.execute(sql: deferrable[0].1) }
+        }
         return migrator
+    }
+
+    /// Output types as `outputs.type` stores them: each its position here. The commonest come
+    /// first (SQLite stores 0 and 1 in no bytes at all); new types are only ever appended.
+    package static let outputTypes: [OutputType] = [.pubkeyhash, .witnessV0KeyHash, .scripthash, .witnessV1Taproot, .witnessV0ScriptHash,
+                                                    .pubkey, .multisig, .nulldata, .nonstandard, .witnessUnknown, .anchor]
+    private static let outputTypeCodes = Dictionary(uniqueKeysWithValues: outputTypes.enumerated().map { ($0.element, $0.offset) })
+
+    /// The code `outputs.type` stores for `type`.
+    static func code(of type: OutputType) -> Int { outputTypeCodes[type] ?? outputTypeCodes[.nonstandard]! }
+
+    /// The type a stored code stands for (a code this release does not know reads as nonstandard).
+    static func outputType(code: Int) -> OutputType {
+        outputTypes.indices.contains(code) ? outputTypes[code] : .nonstandard
+    }
+
+    /// The condition that finds the transactions whose txid is the parameter `parameter`
+    /// through the txid index, which holds each txid's first 8 bytes.
+    static func txidMatches(_ column: String, _ parameter: String) -> String {
+        "substr(\(column), 1, 8) = substr(\(parameter), 1, 8) AND \(column) = \(parameter)"
     }
 
     /// Secondary indexes that an initial load builds once at the end instead of row by row
     /// (`deferIndexes`); every query works without them, only slower.
     static let deferrable = [
-        ("transactions_txid", "CREATE INDEX IF NOT EXISTS transactions_txid ON transactions(txid)"),
+        ("transactions_txid", "CREATE INDEX IF NOT EXISTS transactions_txid ON transactions(substr(txid, 1, 8))"),
         ("transactions_block", "CREATE INDEX IF NOT EXISTS transactions_block ON transactions(block_id, position)"),
-        ("outputs_address", "CREATE INDEX IF NOT EXISTS outputs_address ON outputs(address_id, tx_id) WHERE address_id IS NOT NULL"),
         ("addresses_balance", "CREATE INDEX IF NOT EXISTS addresses_balance ON addresses(balance DESC, id)"),
     ]
 

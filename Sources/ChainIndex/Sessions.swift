@@ -20,6 +20,7 @@ public final class IndexSessions: Sendable {
         self.path = path
         self.maximumConnections = maximumConnections
         guard FileManager.default.fileExists(atPath: path) else { throw SessionError.noIndex(path) }
+        try Self.migrateIfOld(path)
         let first = try Connection(path)
         network = try first.queue.read { try IndexSnapshot.network($0) }
         idle.withLock { $0 = ([first], 1) }
@@ -122,14 +123,36 @@ public final class IndexSession: @unchecked Sendable {
     }
 }
 
+extension IndexSessions {
+    /// An index an earlier release wrote is migrated in place first (the readers expect this
+    /// release's tables); one a later release wrote is refused.
+    static func migrateIfOld(_ path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        let (current, newer) = try DatabaseQueue(path: path, configuration: config).read { db in
+            (try Schema.migrator.hasCompletedMigrations(db), try Schema.migrator.hasBeenSuperseded(db))
+        }
+        if newer { throw SessionError.unknownSchema(path, "it was written by a later release of blocksmith") }
+        guard !current else { return }
+        do {
+            try ChainIndexer.open(path: path).close()
+        } catch {
+            throw SessionError.unknownSchema(path, "it was written by an earlier release and could not be migrated (\(error)); "
+                                             + "run blocksmith index on it once, or delete it and index again")
+        }
+    }
+}
+
 public enum SessionError: Error, Sendable, CustomStringConvertible {
     case noIndex(String), busy, timeLimit
+    case unknownSchema(String, String)
 
     public var description: String {
         switch self {
         case .noIndex(let path): "there is no index at \(path) (run blocksmith index first)"
         case .busy: "the server is busy: too many requests at once"
         case .timeLimit: "the request ran past its time limit"
+        case .unknownSchema(let path, let why): "cannot serve the index at \(path): \(why)"
         }
     }
 }

@@ -25,7 +25,8 @@ extension IndexSnapshot {
 
     /// The same totals counted from the tables (tests check the counters against it).
     package func countedStats() throws -> Stats {
-        let byType = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db.cachedStatement(sql: "SELECT type, COUNT(*) FROM outputs GROUP BY type")).map { ($0[0] as String, $0[1] as Int64) })
+        let byType = Dictionary(try Row.fetchAll(db.cachedStatement(sql: "SELECT type, COUNT(*) FROM outputs GROUP BY type"))
+            .map { (Schema.outputType(code: $0[0]).rawValue, $0[1] as Int64) }, uniquingKeysWith: +)
         let utxo = try Row.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*), COALESCE(SUM(value), 0) FROM outputs WHERE spent_by_tx IS NULL AND unspendable = 0"))!
         return Stats(
             blocks: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM blocks WHERE in_best_chain = 1")) ?? 0,

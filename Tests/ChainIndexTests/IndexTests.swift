@@ -107,6 +107,29 @@ import BlockFile
 
 /// Indexes written by earlier releases.
 @Suite struct MigrationTests {
+    /// The server reads an earlier release's index after migrating it in place (its readers
+    /// expect this release's tables: an output type read as a code, not a name).
+    @Test func serverMigratesAnEarlierIndexBeforeReadingIt() async throws {
+        let folder = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("index.sqlite").path
+        try FileManager.default.copyItem(atPath: Fixtures.path("index/mainnet-000000-000589-v3.sqlite"), toPath: path)
+        let sessions = try IndexSessions(path: path)
+        let types = try await sessions.withSession { session in
+            try session.read { try $0.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16") }.outputs.map { $0.type }
+        }
+        #expect(types == ["pubkey", "pubkey"])
+        let current = try await DatabaseQueue(path: path).read { try Schema.migrator.hasCompletedMigrations($0) }
+        #expect(current)
+    }
+
+    /// Every output type has a code of its own, and each code reads back as its type.
+    @Test func outputTypeCodesCoverEveryType() {
+        #expect(Set(Schema.outputTypes) == Set(OutputType.allCases) && Schema.outputTypes.count == OutputType.allCases.count)
+        for type in OutputType.allCases { #expect(Schema.outputType(code: Schema.code(of: type)) == type) }
+        #expect(Schema.outputType(code: 99) == .nonstandard && Schema.outputType(code: -1) == .nonstandard)
+    }
+
     /// The previous release's index of blocks 0-589 (schema v3, with the `transfers` table and
     /// inputs that repeat their outputs' txid, address and value) migrates to rows identical to
     /// a fresh index of the same blocks, and goes on answering and indexing.
@@ -123,8 +146,20 @@ import BlockFile
         // `files` holds the absolute path the old index was built from.
         let rows = { (db: any DatabaseReader) in try dump(db).filter { !$0.hasPrefix("files ") } }
         #expect(try rows(migrated) == rows(fresh))
-        #expect(try migrated.read { try Bool.fetchOne($0, sql: "SELECT 1 FROM sqlite_schema WHERE name = 'transfers'") } == nil)
         let q = try IndexQueries(migrated)
+        #expect(try migrated.read { try Bool.fetchOne($0, sql: "SELECT 1 FROM sqlite_schema WHERE name = 'transfers'") } == nil)
+        // v6: types stored as codes, no index of outputs by address, 8 bytes of each txid indexed.
+        let indexes = try migrated.read { try String.fetchAll($0, sql: "SELECT name || ': ' || sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name") }
+        #expect(try indexes == fresh.read { try String.fetchAll($0, sql: "SELECT name || ': ' || sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name") })
+        #expect(indexes.contains { $0.hasPrefix("transactions_txid: ") && $0.contains("substr(txid, 1, 8)") })
+        #expect(!indexes.contains { $0.hasPrefix("outputs_address") })
+        #expect(try migrated.read { try String.fetchAll($0, sql: "SELECT DISTINCT typeof(type) FROM outputs") } == ["integer"])
+        let freshQueries = try IndexQueries(fresh)
+        for address in ["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"] {
+            let utxos = try q.read { try $0.utxos(address) }
+            let expected = try json(freshQueries.read { try $0.utxos(address) })
+            #expect(try !utxos.isEmpty && json(utxos) == expected)
+        }
         #expect(try q.read { try $0.between("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") }.items.map(\.amount) == [10 * Limits.coin])
         #expect(try q.read { try $0.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16") }.inputs.map(\.address)
                 == ["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"])
