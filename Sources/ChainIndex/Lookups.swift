@@ -48,6 +48,12 @@ final class Lookups {
             return nil
         }
         sqlite3_busy_timeout(handle, 5000)
+        // A connection opens the WAL only when it first reads: until then a checkpoint on it
+        // finds no WAL and copies nothing (and the WAL grows without bound).
+        guard sqlite3_exec(handle, "SELECT COUNT(*) FROM sqlite_schema", nil, nil, nil) == SQLITE_OK else {
+            sqlite3_close_v2(handle)
+            return nil
+        }
         return Checkpointer(handle: handle)
     }
 
@@ -146,8 +152,12 @@ final class Checkpointer: @unchecked Sendable {  // used by the writer thread al
     init(handle: OpaquePointer) { self.handle = handle }
 
     /// Copies what it can of the WAL into the database without waiting for readers.
-    func checkpoint() {
-        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+    /// - Returns: the frames in the WAL and those copied (-1 each when the connection finds no WAL).
+    @discardableResult
+    func checkpoint() -> (frames: Int32, copied: Int32) {
+        var frames: Int32 = -1, copied: Int32 = -1
+        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied)
+        return (frames, copied)
     }
 
     deinit { sqlite3_close_v2(handle) }
