@@ -32,8 +32,8 @@ def samples(db):
     one = lambda sql, *a: con.execute(sql, a).fetchone()
     tip = one("SELECT MAX(height) FROM blocks WHERE in_best_chain = 1")[0]
     mid = tip // 2
-    block = one("SELECT hash, id FROM blocks WHERE in_best_chain = 1 AND height = ?", mid)
-    tx = one("SELECT txid, id FROM transactions WHERE block_id = ? ORDER BY position DESC LIMIT 1", block[1])
+    block = one("SELECT hash, first_tx_id + tx_count - 1 FROM blocks WHERE in_best_chain = 1 AND height = ?", mid)
+    tx = one("SELECT txid, id FROM transactions WHERE id = ?", block[1])  # the block's last
     busiest = one("SELECT address FROM addresses ORDER BY tx_count DESC LIMIT 1")[0]
     count = one("SELECT COUNT(*) FROM addresses")[0]
     median = one("SELECT address FROM addresses WHERE tx_count > 1 AND id >= ? ORDER BY id LIMIT 1", count // 2)[0]

@@ -104,7 +104,7 @@ extension Connector {
         var summaries = pending.summaries
         for (id, text) in pending.newAddresses {
             let t = summaries.removeValue(forKey: id) ?? (0, 0, 0, 0, 0, 0)
-            try s.newAddress.run { $0.int(id); $0.text(text); $0.int(t.balance); $0.int(t.received); $0.int(t.sent); $0.int(t.txs); $0.int(t.first); $0.int(t.last) }
+            try s.newAddress.run { $0.int(id); $0.text(text); $0.int(Schema.addressKey(text)); $0.int(t.balance); $0.int(t.received); $0.int(t.sent); $0.int(t.txs); $0.int(t.first); $0.int(t.last) }
         }
         for (id, t) in summaries.sorted(by: { $0.key < $1.key }) {
             try s.address.run { $0.int(t.balance); $0.int(t.received); $0.int(t.sent); $0.int(t.txs); $0.int(t.first); $0.int(t.last); $0.int(id) }
@@ -114,8 +114,8 @@ extension Connector {
             try s.spend.run { $0.int(p.by); $0.int(p.input); $0.int(p.tx); $0.int(p.vout) }
         }
         lap("spends")
-        for r in pending.addressRows.sorted(by: { ($0.address, $0.height, $0.tx) < ($1.address, $1.height, $1.tx) }) {
-            try s.addressRow.run { $0.int(r.address); $0.int(r.height); $0.int(r.tx); $0.int(r.received); $0.int(r.sent); $0.int(r.inputs); $0.int(r.outputs) }
+        for r in pending.addressRows.sorted(by: { ($0.address, $0.tx) < ($1.address, $1.tx) }) {
+            try s.addressRow.run { $0.int(r.address); $0.int(r.tx); $0.int(r.received); $0.int(r.sent); $0.int(r.inputs); $0.int(r.outputs) }
         }
         lap("address_transactions")
         for (name, amount) in pending.totals.rows { try s.total.run { $0.text(name); $0.int(amount) } }

@@ -50,7 +50,7 @@ extension IndexSnapshot {
     package func spentOutput(_ outpoint: OutPoint, spentAt height: Int64,
                              read: (_ file: String, _ offset: Int, _ count: Int) throws -> [UInt8]? = { _, _, _ in nil }) throws -> Transaction.Output? {
         guard let r = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT t.id, t.offset, t.size, b.file, b.offset FROM transactions t JOIN blocks b ON b.id = t.block_id
+            SELECT t.id, t.offset, t.size, b.file, b.offset FROM transactions t JOIN blocks b ON \(Schema.blockOf("t", "b"))
             WHERE \(Schema.txidMatches("t.txid", "?1")) AND t.height <= ?2 ORDER BY t.id DESC LIMIT 1
             """), arguments: [data(outpoint.txid), height]) else { return nil }
         let transaction: Transaction

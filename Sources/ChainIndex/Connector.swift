@@ -109,7 +109,7 @@ struct Connector {
     /// Rows waiting for `flush`: those appended in key order (blocks, transactions, outputs,
     /// inputs), written every few thousand blocks.
     struct Batch: Sendable {
-        struct TransactionRow { let id: Int64, txid: TxID, block: Int64, height: Int64, position: Int, size: Int, weight: Int, fee: Int64?, isCoinbase: Bool, offset: Int? }
+        struct TransactionRow { let id: Int64, txid: TxID, height: Int64, size: Int, weight: Int, fee: Int64?, isCoinbase: Bool, offset: Int? }
         struct OutputRow { let tx: Int64, vout: Int, value: Int64, type: OutputType, address: Int64?, unspendable: Bool; var spentBy: (tx: Int64, input: Int)? }
         struct InputRow { let tx: Int64, n: Int, previousRow: Int64?, previousVout: UInt32, previousTxid: TxID? }
 
@@ -118,7 +118,8 @@ struct Connector {
         var outputStart = [Int]()
         var outputs = [OutputRow]()
         var inputs = [InputRow]()
-        var blocks = [Int64]()
+        /// Each block's row and its first transaction's.
+        var blocks = [(id: Int64, firstTransaction: Int64)]()
 
         var rows: Int { transactions.count + outputs.count + inputs.count }
     }
@@ -129,7 +130,7 @@ struct Connector {
     /// once a batch.
     struct Pending: Sendable {
         struct Spend { let tx: Int64, vout: Int, by: Int64, input: Int }
-        struct AddressRow { let address: Int64, height: Int64, tx: Int64, received: Int64, sent: Int64, inputs: Int64, outputs: Int64 }
+        struct AddressRow { let address: Int64, tx: Int64, received: Int64, sent: Int64, inputs: Int64, outputs: Int64 }
 
         var spends = [Spend]()
         var addressRows = [AddressRow]()
@@ -205,12 +206,13 @@ struct Connector {
         if height == network.bip34Height { bip34Hash = blockHash }
         var outputIndex = 0
         var touched = [Int64: (received: Int64, sent: Int64, inputs: Int64, outputs: Int64)]()
+        batch.blocks.append((id, nextTransaction))
         for (position, tx) in block.transactions.enumerated() {
             let row = nextTransaction
             nextTransaction += 1
             txids.insert(tx.txid)
             pending.totals.transactions += 1
-            batch.transactions.append(.init(id: row, txid: tx.txid, block: id, height: height, position: position, size: tx.size(),
+            batch.transactions.append(.init(id: row, txid: tx.txid, height: height, size: tx.size(),
                                             weight: tx.weight, fee: connection.fees[position], isCoinbase: tx.isCoinbase,
                                             offset: position < prepared.offsets.count ? prepared.offsets[position] : nil))
             batch.outputStart.append(batch.outputs.count)
@@ -262,7 +264,7 @@ struct Connector {
             }
             coins.add(tx.txid, height: height, outputs: spendable)
             for (address, t) in touched {
-                pending.addressRows.append(.init(address: address, height: height, tx: row, received: t.received, sent: t.sent,
+                pending.addressRows.append(.init(address: address, tx: row, received: t.received, sent: t.sent,
                                                inputs: t.inputs, outputs: t.outputs))
                 var summary = pending.summaries[address] ?? (0, 0, 0, 0, height, height)
                 summary.balance += t.received - t.sent
@@ -274,7 +276,6 @@ struct Connector {
                 pending.summaries[address] = summary
             }
         }
-        batch.blocks.append(id)
         return nil
     }
 
@@ -360,6 +361,8 @@ struct Connector {
 
     /// Rows written since the last commit.
     var rowsSinceCommit = 0
+    /// Commits so far (for `IndexTimings`).
+    var commits = 0
     /// The writes' statements, prepared once on the database's thread.
     var statements: Statements?
     let writes = BackgroundWrites()
@@ -398,18 +401,14 @@ struct Connector {
         try writes.wait()
         let start = monotonicNanoseconds()
         if db.isInsideTransaction { try db.commit() }
+        commits += 1
         writes.times.add("    commit", Double(monotonicNanoseconds() - start) / 1e9)
         commitInFlight = false
         spentInFlight.removeAll(keepingCapacity: false)
         // The commit went to the WAL; copying it into the database file (a checkpoint) is
-        // the writer thread's, while this one goes on (SQLite's own checkpoint would run here).
-        if let checkpointer {
-            writes.submit { times in
-                let start = monotonicNanoseconds()
-                checkpointer.checkpoint()
-                times.add("    checkpoint", Double(monotonicNanoseconds() - start) / 1e9)
-            }
-        }
+        // the checkpointer's thread's, while this one and the writer go on (SQLite's own
+        // checkpoint would run here).
+        checkpointer?.request()
     }
 
     /// Commits now.
@@ -445,18 +444,18 @@ extension Connector {
         let newAddress, address, transaction, output, input, spend, addressRow, best, total: RowStatement
 
         init(_ db: Database) throws {
-            newAddress = try RowStatement(db, "INSERT INTO addresses (id, address, balance, received, sent, tx_count, first_seen_height, last_seen_height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            newAddress = try RowStatement(db, "INSERT INTO addresses (id, address, key, balance, received, sent, tx_count, first_seen_height, last_seen_height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             address = try RowStatement(db, """
                 UPDATE addresses SET balance = balance + ?, received = received + ?, sent = sent + ?, tx_count = tx_count + ?,
                   first_seen_height = MIN(COALESCE(first_seen_height, ?5), ?5), last_seen_height = MAX(COALESCE(last_seen_height, ?6), ?6)
                 WHERE id = ?7
                 """)
-            transaction = try RowStatement(db, "INSERT INTO transactions (id, txid, block_id, height, position, size, weight, fee, is_coinbase, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            transaction = try RowStatement(db, "INSERT INTO transactions (id, txid, height, size, weight, fee, is_coinbase, offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             output = try RowStatement(db, "INSERT INTO outputs (tx_id, vout, value, type, address_id, unspendable, spent_by_tx, spent_by_input) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             input = try RowStatement(db, "INSERT INTO inputs (tx_id, n, previous_tx_id, previous_vout, previous_txid) VALUES (?, ?, ?, ?, ?)")
             spend = try RowStatement(db, "UPDATE outputs SET spent_by_tx = ?, spent_by_input = ? WHERE tx_id = ? AND vout = ?")
-            addressRow = try RowStatement(db, "INSERT INTO address_transactions (address_id, height, tx_id, received, sent, inputs, outputs) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            best = try RowStatement(db, "UPDATE blocks SET in_best_chain = 1 WHERE id = ?")
+            addressRow = try RowStatement(db, "INSERT INTO address_transactions (address_id, tx_id, received, sent, inputs, outputs) VALUES (?, ?, ?, ?, ?, ?)")
+            best = try RowStatement(db, "UPDATE blocks SET in_best_chain = 1, first_tx_id = ?2 WHERE id = ?1")
             total = try RowStatement(db, "INSERT INTO totals (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = value + ?2")
         }
     }
@@ -467,7 +466,7 @@ extension Connector {
         defer { times = lap.times }
         for t in batch.transactions {
             try s.transaction.run {
-                $0.int(t.id); $0.hash(t.txid); $0.int(t.block); $0.int(t.height); $0.int(t.position); $0.int(t.size); $0.int(t.weight)
+                $0.int(t.id); $0.hash(t.txid); $0.int(t.height); $0.int(t.size); $0.int(t.weight)
                 $0.int(t.fee); $0.int(t.isCoinbase ? 1 : 0); $0.int(t.offset)
             }
         }
@@ -483,7 +482,7 @@ extension Connector {
             try s.input.run { $0.int(i.tx); $0.int(i.n); $0.int(i.previousRow); $0.int(Int64(i.previousVout)); $0.hash(i.previousTxid) }
         }
         lap("inputs")
-        for id in batch.blocks { try s.best.run { $0.int(id) } }
+        for b in batch.blocks { try s.best.run { $0.int(b.id); $0.int(b.firstTransaction) } }
         lap("blocks")
     }
 }

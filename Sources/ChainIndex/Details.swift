@@ -67,7 +67,8 @@ extension IndexSnapshot {
         let block = try block(hash: text)
         if block.inBestChain {
             return try Data.fetchAll(db.cachedStatement(sql: """
-                SELECT t.txid FROM transactions t JOIN blocks b ON b.id = t.block_id WHERE b.hash = ? ORDER BY t.position
+                SELECT t.txid FROM blocks b JOIN transactions t ON t.id >= b.first_tx_id AND t.id < b.first_tx_id + b.tx_count
+                WHERE b.hash = ? ORDER BY t.id
                 """), arguments: [data(Hash256(displayHex: text)!)]).map { hash($0).displayHex }
         }
         let (decoded, _) = try readBlock(file: block.file, offset: block.offset)
@@ -80,7 +81,8 @@ extension IndexSnapshot {
         guard block.inBestChain else { throw QueryError.notFound("indexed transactions of block \(text): it is not in the best chain") }
         guard start >= 0, start < max(block.txCount, 1) else { throw QueryError.notFound("transaction \(start) in block \(text) (it has \(block.txCount))") }
         return try Int64.fetchAll(db.cachedStatement(sql: """
-            SELECT t.id FROM transactions t JOIN blocks b ON b.id = t.block_id WHERE b.hash = ? AND t.position >= ? ORDER BY t.position LIMIT ?
+            SELECT t.id FROM blocks b JOIN transactions t ON t.id >= b.first_tx_id + ?2 AND t.id < b.first_tx_id + b.tx_count
+            WHERE b.hash = ?1 ORDER BY t.id LIMIT ?3
             """), arguments: [data(Hash256(displayHex: text)!), start, count]).map { try detail(row: $0) }
     }
 
@@ -101,10 +103,10 @@ extension IndexSnapshot {
     public func summary(_ txid: String) throws -> TransactionSummary {
         guard let id = Hash256(displayHex: txid) else { throw QueryError.invalidHash(txid, what: "transaction id") }
         guard let r = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT b.hash, t.height, t.position, t.fee, t.is_coinbase, t.size, t.weight,
+            SELECT b.hash, t.height, t.id - b.first_tx_id, t.fee, t.is_coinbase, t.size, t.weight,
                    (SELECT COUNT(*) FROM inputs WHERE tx_id = t.id), (SELECT COUNT(*) FROM outputs WHERE tx_id = t.id),
                    (SELECT COALESCE(SUM(value), 0) FROM outputs WHERE tx_id = t.id)
-            FROM transactions t JOIN blocks b ON b.id = t.block_id WHERE \(Schema.txidMatches("t.txid", "?1")) ORDER BY t.id DESC LIMIT 1
+            FROM transactions t JOIN blocks b ON \(Schema.blockOf("t", "b")) WHERE \(Schema.txidMatches("t.txid", "?1")) ORDER BY t.id DESC LIMIT 1
             """), arguments: [data(id)]) else { throw QueryError.notFound("transaction \(txid) in the best chain") }
         return TransactionSummary(txid: txid.lowercased(), blockHash: hash(r[0]).displayHex, height: r[1], position: r[2], fee: r[3],
                                   isCoinbase: r[4], size: r[5], weight: r[6], inputCount: r[7], outputCount: r[8], outputTotal: r[9])
@@ -120,7 +122,7 @@ extension IndexSnapshot {
         let row = try transactionRow(txid)
         return try Row.fetchAll(db.cachedStatement(sql: """
             SELECT o.spent_by_tx, s.txid, o.spent_by_input, b.hash, b.height, b.time FROM outputs o
-            LEFT JOIN transactions s ON s.id = o.spent_by_tx LEFT JOIN blocks b ON b.id = s.block_id
+            LEFT JOIN transactions s ON s.id = o.spent_by_tx LEFT JOIN blocks b ON \(Schema.blockOf("s", "b"))
             WHERE o.tx_id = ? ORDER BY o.vout
             """), arguments: [row]).map { r in
             guard let spender = r[1] as Data? else { return Outspend(spent: false, txid: nil, vin: nil, block: nil) }
@@ -152,7 +154,7 @@ extension IndexSnapshot {
         }
         if let lastSeen {
             guard let r = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT x.height, x.tx_id FROM transactions t JOIN address_transactions x ON x.address_id = ?1 AND x.height = t.height AND x.tx_id = t.id
+                SELECT t.height, x.tx_id FROM transactions t JOIN address_transactions x ON x.address_id = ?1 AND x.tx_id = t.id
                 WHERE \(Schema.txidMatches("t.txid", "?2"))
                 """), arguments: [id, data(Hash256(displayHex: lastSeen)!)]) else {
                 throw QueryError.notFound("transaction \(lastSeen) in the history of \(text)")
@@ -160,9 +162,8 @@ extension IndexSnapshot {
             start = Cursor(height: r[0], id: r[1])
         }
         return try Int64.fetchAll(db.cachedStatement(sql: """
-            SELECT tx_id FROM address_transactions WHERE address_id = ? AND (height < ? OR (height = ? AND tx_id < ?))
-            ORDER BY height DESC, tx_id DESC LIMIT ?
-            """), arguments: [id, start.height, start.height, start.id, count]).map { try detail(row: $0) }
+            SELECT tx_id FROM address_transactions WHERE address_id = ? AND tx_id < ? ORDER BY tx_id DESC LIMIT ?
+            """), arguments: [id, start.id, count]).map { try detail(row: $0) }
     }
 
     /// The type of the first output paid to the address (Core's names: `pubkey` for the
@@ -171,7 +172,7 @@ extension IndexSnapshot {
         guard let id = try addressID(text) else { return nil }
         return try Int.fetchOne(db.cachedStatement(sql: """
             SELECT o.type FROM address_transactions x JOIN outputs o ON o.tx_id = x.tx_id AND o.address_id = x.address_id
-            WHERE x.address_id = ?1 AND x.outputs > 0 ORDER BY x.height, x.tx_id, o.vout LIMIT 1
+            WHERE x.address_id = ?1 AND x.outputs > 0 ORDER BY x.tx_id, o.vout LIMIT 1
             """), arguments: [id]).map { Schema.outputType(code: $0).rawValue }
     }
 
@@ -195,9 +196,10 @@ extension IndexSnapshot {
             throw QueryError.notFound("block \(hashText)")
         }
         let r = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT (SELECT COALESCE(SUM(fee), 0) FROM transactions WHERE block_id = ?1),
-                   (SELECT COALESCE(SUM(o.value), 0) FROM transactions t JOIN outputs o ON o.tx_id = t.id WHERE t.block_id = ?1 AND t.position = 0),
-                   (SELECT COALESCE(SUM(o.value), 0) FROM transactions t JOIN outputs o ON o.tx_id = t.id WHERE t.block_id = ?1)
+            SELECT (SELECT COALESCE(SUM(t.fee), 0) FROM transactions t WHERE t.id >= b.first_tx_id AND t.id < b.first_tx_id + b.tx_count),
+                   (SELECT COALESCE(SUM(o.value), 0) FROM outputs o WHERE o.tx_id = b.first_tx_id),
+                   (SELECT COALESCE(SUM(o.value), 0) FROM outputs o WHERE o.tx_id >= b.first_tx_id AND o.tx_id < b.first_tx_id + b.tx_count)
+            FROM blocks b WHERE b.id = ?1
             """), arguments: [id])!
         return BlockTotals(fees: r[0], reward: r[1], total: r[2])
     }
@@ -241,7 +243,10 @@ extension IndexSnapshot {
     static let addressTypes: Set<OutputType> = [.pubkeyhash, .scripthash, .witnessV0KeyHash, .witnessV0ScriptHash, .witnessV1Taproot]
 
     func transactionInfo(row: Int64, txid: String, blockHash: String) throws -> TransactionInfo {
-        guard let t = try Row.fetchOne(db.cachedStatement(sql: "SELECT height, position, fee, is_coinbase, size, weight FROM transactions WHERE id = ?"), arguments: [row]) else {
+        guard let t = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT t.height, t.id - b.first_tx_id, t.fee, t.is_coinbase, t.size, t.weight FROM transactions t JOIN blocks b ON \(Schema.blockOf("t", "b"))
+            WHERE t.id = ?
+            """), arguments: [row]) else {
             throw QueryError.notFound("transaction \(txid) in the best chain")
         }
         let inputs = try Row.fetchAll(db.cachedStatement(sql: """
@@ -265,8 +270,8 @@ extension IndexSnapshot {
     /// when the index recorded it, else by decoding the block) and checks its txid.
     func rawTransaction(row: Int64) throws -> (transaction: Transaction, raw: [UInt8], txid: String, block: BlockRef) {
         guard let r = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT t.txid, t.offset, t.position, t.size, b.file, b.offset, b.hash, b.height, b.time
-            FROM transactions t JOIN blocks b ON b.id = t.block_id WHERE t.id = ?
+            SELECT t.txid, t.offset, t.id - b.first_tx_id, t.size, b.file, b.offset, b.hash, b.height, b.time
+            FROM transactions t JOIN blocks b ON \(Schema.blockOf("t", "b")) WHERE t.id = ?
             """), arguments: [row]) else { throw QueryError.notFound("transaction row \(row)") }
         let txid = hash(r[0]), offset: Int? = r[1], position: Int = r[2], size: Int = r[3], file: String = r[4], blockOffset: Int = r[5]
         let block = BlockRef(hash: hash(r[6]).displayHex, height: r[7], time: r[8])

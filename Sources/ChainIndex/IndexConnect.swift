@@ -17,7 +17,7 @@ extension ChainIndexer {
             if bulk { try db.inTransaction { try Schema.deferIndexes(db); return .commit } } else { try restoreIndexes(db) }
             try db.execute(sql: "PRAGMA cache_size = -\(max(1024, memory.sqlite >> 10))")
             let lookups = try Lookups.openSeparate(db, cacheKiB: max(256, memory.lookups >> 10)) ?? Lookups.onWriter(db)
-            // With lookups of their own, checkpoints run on the writer thread after each commit.
+            // With lookups of their own, checkpoints run on a thread of their own after each commit.
             // Index builds sort in temporary files, not in memory (mainnet's tables are larger
             // than any memory).
             let checkpointer = lookups.separate ? Lookups.openCheckpointer(db) : nil
@@ -68,7 +68,11 @@ extension ChainIndexer {
         let lookups = connector.lookups
         timings.add("  of which, in UTXO rules and rows: lookups in SQLite (\(lookups.coins) coins, \(lookups.txids) txids, \(lookups.addressIDs) addresses)",
                     Double(lookups.nanoseconds) / 1e9)
-        for step in connector.writes.times.steps { timings.add("  writer thread: " + step.name.trimmingCharacters(in: .whitespaces), step.seconds) }
+        for step in connector.writes.times.steps {
+            let name = step.name.trimmingCharacters(in: .whitespaces)
+            timings.add("  writer thread: " + (name == "commit" ? "\(connector.commits) commits" : name), step.seconds)
+        }
+        if let seconds = connector.checkpointer?.finish() { timings.add("  checkpoint thread: checkpoints", seconds) }
         if let tip {
             report.tipHash = tree[tip].hash
             report.tipHeight = stored[tip].height

@@ -8,11 +8,13 @@ extension ChainIndexer {
     /// Undoes a block: its outputs go, the outputs it spent are unspent again, and the
     /// addresses it touched lose its amounts.
     func disconnect(_ db: Database, _ node: Stored) throws {
-        let txs = try Row.fetchAll(db, sql: "SELECT id, height FROM transactions WHERE block_id = ? ORDER BY position DESC", arguments: [node.id])
+        let txs = try Int64.fetchAll(db, sql: """
+            SELECT t.id FROM blocks b JOIN transactions t ON t.id >= b.first_tx_id AND t.id < b.first_tx_id + b.tx_count
+            WHERE b.id = ? ORDER BY t.id DESC
+            """, arguments: [node.id])
         var touched = Set<Int64>()
         var totals = [String: Int64]()
-        for tx in txs {
-            let (id, height): (Int64, Int64) = (tx[0], tx[1])
+        for id in txs {
             // The totals lose the transaction, its outputs (and those unspent from the UTXO
             // set) and get back the outputs it spent.
             totals["transactions", default: 0] -= 1
@@ -35,13 +37,13 @@ extension ChainIndexer {
                 WHERE i.tx_id = ?1 AND o.address_id IS NOT NULL
                 """, arguments: [id])
             for address in addresses {
-                guard let row = try Row.fetchOne(db, sql: "SELECT received, sent FROM address_transactions WHERE address_id = ? AND height = ? AND tx_id = ?",
-                                                 arguments: [address, height, id]) else { continue }
+                guard let row = try Row.fetchOne(db, sql: "SELECT received, sent FROM address_transactions WHERE address_id = ? AND tx_id = ?",
+                                                 arguments: [address, id]) else { continue }
                 let (received, sent): (Int64, Int64) = (row[0], row[1])
                 touched.insert(address)
                 try db.execute(sql: "UPDATE addresses SET balance = balance - ?, received = received - ?, sent = sent - ?, tx_count = tx_count - 1 WHERE id = ?",
                                arguments: [received - sent, received, sent, address])
-                try db.execute(sql: "DELETE FROM address_transactions WHERE address_id = ? AND height = ? AND tx_id = ?", arguments: [address, height, id])
+                try db.execute(sql: "DELETE FROM address_transactions WHERE address_id = ? AND tx_id = ?", arguments: [address, id])
             }
             try db.execute(sql: """
                 UPDATE outputs SET spent_by_tx = NULL, spent_by_input = NULL
@@ -54,8 +56,10 @@ extension ChainIndexer {
         for address in touched {
             try db.execute(sql: """
                 UPDATE addresses SET
-                  first_seen_height = (SELECT MIN(height) FROM address_transactions WHERE address_id = ?1),
-                  last_seen_height = (SELECT MAX(height) FROM address_transactions WHERE address_id = ?1)
+                  first_seen_height = (SELECT t.height FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
+                                       WHERE x.address_id = ?1 ORDER BY x.tx_id LIMIT 1),
+                  last_seen_height = (SELECT t.height FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
+                                      WHERE x.address_id = ?1 ORDER BY x.tx_id DESC LIMIT 1)
                 WHERE id = ?1
                 """, arguments: [address])
             try db.execute(sql: "DELETE FROM addresses WHERE id = ? AND tx_count = 0", arguments: [address])
@@ -65,6 +69,6 @@ extension ChainIndexer {
             try db.execute(sql: "INSERT INTO totals (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = value + ?2",
                            arguments: [name, amount])
         }
-        try db.execute(sql: "UPDATE blocks SET in_best_chain = 0 WHERE id = ?", arguments: [node.id])
+        try db.execute(sql: "UPDATE blocks SET in_best_chain = 0, first_tx_id = NULL WHERE id = ?", arguments: [node.id])
     }
 }

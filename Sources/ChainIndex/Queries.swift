@@ -149,6 +149,8 @@ public enum QueryLimits {
 }
 
 /// A position in a page sequence: height and row id, newest first.
+/// Where a page of a history ends: the last transaction's height (for whoever reads the
+/// cursor) and row id, which orders the pages (transactions are numbered in chain order).
 struct Cursor {
     let height: Int64, id: Int64
     static let start = Cursor(height: .max, id: .max)
@@ -249,7 +251,7 @@ public struct IndexSnapshot {
     ///   chain has no such transaction.
     public func transaction(_ txid: String) throws -> TransactionInfo {
         let row = try transactionRow(txid)
-        let block = try Data.fetchOne(db.cachedStatement(sql: "SELECT b.hash FROM transactions t JOIN blocks b ON b.id = t.block_id WHERE t.id = ?"), arguments: [row])
+        let block = try Data.fetchOne(db.cachedStatement(sql: "SELECT b.hash FROM transactions t JOIN blocks b ON \(Schema.blockOf("t", "b")) WHERE t.id = ?"), arguments: [row])
         return try transactionInfo(row: row, txid: txid.lowercased(), blockHash: block.map { hash($0).displayHex } ?? "")
     }
 
@@ -258,7 +260,8 @@ public struct IndexSnapshot {
     /// text it does not hold is decoded and checked.
     func addressID(_ text: String) throws -> Int64? {
         guard text.utf8.count <= 100 else { throw QueryError.invalidAddress(String(text.prefix(100))) }
-        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM addresses WHERE address = ?"), arguments: [text]) { return id }
+        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM addresses WHERE \(Schema.addressMatches("?2", "?1"))"),
+                                      arguments: [text, Schema.addressKey(text)]) { return id }
         guard Address.scriptPubKey(for: text, on: network) != nil else {
             if let other = ChainParameters.known.first(where: { Address.scriptPubKey(for: text, on: $0) != nil }) {
                 throw QueryError.wrongNetwork(address: text, addressNetwork: other.name, indexNetwork: network.name)
@@ -282,10 +285,10 @@ public struct IndexSnapshot {
         let start = try Cursor(cursor)
         guard let id = try addressID(text) else { return HistoryPage(items: [], nextCursor: nil) }
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT t.txid, x.height, x.received, x.sent, x.tx_id FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
-            WHERE x.address_id = ? AND (x.height < ? OR (x.height = ? AND x.tx_id < ?)) AND \(direction.condition)
-            ORDER BY x.height DESC, x.tx_id DESC LIMIT ?
-            """), arguments: [id, start.height, start.height, start.id, limit + 1])
+            SELECT t.txid, t.height, x.received, x.sent, x.tx_id FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
+            WHERE x.address_id = ? AND x.tx_id < ? AND \(direction.condition)
+            ORDER BY x.tx_id DESC LIMIT ?
+            """), arguments: [id, start.id, limit + 1])
         let items = rows.prefix(limit).map { r in
             HistoryPage.Item(txid: hash(r[0]).displayHex, height: r[1], delta: (r[2] as Int64) - (r[3] as Int64), received: r[2], sent: r[3])
         }
@@ -300,7 +303,10 @@ public struct IndexSnapshot {
         let tip = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(height) FROM blocks WHERE in_best_chain = 1")) ?? 0
         let at = min(height ?? tip, tip)
         guard let id = try addressID(text) else { return Balance(address: text, height: at, balance: 0) }
-        let value = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(received - sent), 0) FROM address_transactions WHERE address_id = ? AND height <= ?"),
+        let value = try Int64.fetchOne(db.cachedStatement(sql: """
+            SELECT COALESCE(SUM(x.received - x.sent), 0) FROM address_transactions x JOIN transactions t ON t.id = x.tx_id
+            WHERE x.address_id = ? AND t.height <= ?
+            """),
                                        arguments: [id, at]) ?? 0
         return Balance(address: text, height: at, balance: value)
     }
@@ -311,8 +317,8 @@ public struct IndexSnapshot {
         return try Row.fetchAll(db.cachedStatement(sql: """
             SELECT t.txid, o.vout, o.value, t.height, b.hash, b.time FROM address_transactions x
             JOIN outputs o ON o.tx_id = x.tx_id AND o.address_id = x.address_id
-            JOIN transactions t ON t.id = x.tx_id JOIN blocks b ON b.id = t.block_id
-            WHERE x.address_id = ?1 AND x.outputs > 0 AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY x.height, x.tx_id, o.vout
+            JOIN transactions t ON t.id = x.tx_id JOIN blocks b ON \(Schema.blockOf("t", "b"))
+            WHERE x.address_id = ?1 AND x.outputs > 0 AND o.spent_by_tx IS NULL AND o.unspendable = 0 ORDER BY x.tx_id, o.vout
             """), arguments: [id]).map {
             UTXO(txid: hash($0[0]).displayHex, vout: $0[1], value: $0[2], height: $0[3], blockHash: hash($0[4]).displayHex, blockTime: $0[5])
         }
@@ -360,14 +366,13 @@ public struct IndexSnapshot {
         // CROSS JOIN keeps SQLite's join order: the first table is the one walked.
         let (outer, inner) = fromCount <= toCount ? ("s", "r") : ("r", "s")
         return try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT s.tx_id, s.height, r.received, t.txid, s.address_id
+            SELECT s.tx_id, t.height, r.received, t.txid, s.address_id
             FROM address_transactions \(outer) CROSS JOIN address_transactions \(inner)
-              ON \(inner).address_id = ?\(inner == "s" ? 1 : 2) AND \(inner).height = \(outer).height AND \(inner).tx_id = \(outer).tx_id
+              ON \(inner).address_id = ?\(inner == "s" ? 1 : 2) AND \(inner).tx_id = \(outer).tx_id
             JOIN transactions t ON t.id = s.tx_id
-            WHERE \(outer).address_id = ?\(outer == "s" ? 1 : 2) AND s.inputs > 0 AND r.outputs > 0
-              AND (\(outer).height < ?3 OR (\(outer).height = ?3 AND \(outer).tx_id < ?4))
-            ORDER BY \(outer).height DESC, \(outer).tx_id DESC LIMIT ?5
-            """), arguments: [from, to, cursor.height, cursor.id, limit])
+            WHERE \(outer).address_id = ?\(outer == "s" ? 1 : 2) AND s.inputs > 0 AND r.outputs > 0 AND \(outer).tx_id < ?3
+            ORDER BY \(outer).tx_id DESC LIMIT ?4
+            """), arguments: [from, to, cursor.id, limit])
     }
 
     /// - Throws: `QueryError.limitOutOfRange` for a limit outside `QueryLimits.page`.

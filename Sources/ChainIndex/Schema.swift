@@ -1,20 +1,24 @@
 package import GRDB
 package import BitcoinScript
+import BitcoinWire
 
 /// The index's tables, created and upgraded by GRDB migrations. Every table grows with the
 /// chain's blocks, transactions, inputs and outputs, never faster.
 ///
 /// - `files`: how far each blk file has been read (re-runs start there).
-/// - `blocks`: every block seen, best chain or not, with its height and chain work once linked.
+/// - `blocks`: every block seen, best chain or not, with its height and chain work once linked,
+///   and for a best-chain block its first transaction's id (`first_tx_id`).
 /// - `transactions`, `inputs`, `outputs`: the best chain's; an output's `spent_by_tx` is the
 ///   spending transaction, so the UTXO set is the unspent, spendable outputs; its `type` is a
 ///   code (`outputTypes`). An input names the output it spends by row; its txid is stored
 ///   only for an output outside the index. Transactions are found by txid through an index of
-///   each txid's first 8 bytes (`txidMatches`).
-/// - `addresses`: per-address summaries; `address_transactions`: each transaction touching an
+///   each txid's first 8 bytes (`txidMatches`); they are numbered in chain order, so a block's
+///   are a range of ids and a transaction's block is the best chain's at its height (`blockOf`).
+/// - `addresses`: per-address summaries, found by a key made from the text (`addressKey`); `address_transactions`: each transaction touching an
 ///   address, once, with what it received and sent there and how many of the transaction's
 ///   inputs and outputs are the address's. "From A to B" is the transactions in which A has
-///   inputs and B outputs: a join of the two addresses' rows, keyed by (address, height, tx).
+///   inputs and B outputs: a join of the two addresses' rows, keyed by (address, tx).
+///   Transactions are numbered in chain order (`transactions.id`), so by id is by height.
 /// - `meta`: the network, the root block, the blocks folder's XOR key (`xor_key`, hex), and
 ///   `indexes_deferred` while an initial load runs without its secondary indexes.
 package enum Schema {
@@ -184,7 +188,73 @@ package enum Schema {
                 ALTER TABLE outputs_v6 RENAME TO outputs;
                 DROP INDEX IF EXISTS transactions_txid;
                 """)
-            if hadTxidIndex { try db.execute(sql: deferrable[0].1) }
+            if hadTxidIndex { try db.execute(sql: txidIndex.sql) }
+        }
+        migrator.registerMigration("v7: shorter keys") { db in
+            // Transactions are numbered in chain order (a block's after its parent's, in block
+            // order), so an address's history is keyed by transaction alone: the height each
+            // row repeated is the transaction's. Addresses are found by an 8-byte key made from
+            // their text (`addressKey`), not by a second copy of the text.
+            let key = DatabaseFunction("blocksmith_address_key", argumentCount: 1, pure: true) { values in
+                String.fromDatabaseValue(values[0]).map(addressKey)
+            }
+            db.add(function: key)
+            defer { db.remove(function: key) }
+            let hadBalanceIndex = try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'addresses_balance'") ?? false
+            try db.execute(sql: """
+                CREATE TABLE addresses_v7 (
+                    id INTEGER PRIMARY KEY,
+                    address TEXT NOT NULL,
+                    key INTEGER NOT NULL,
+                    balance INTEGER NOT NULL DEFAULT 0,
+                    received INTEGER NOT NULL DEFAULT 0,
+                    sent INTEGER NOT NULL DEFAULT 0,
+                    tx_count INTEGER NOT NULL DEFAULT 0,
+                    first_seen_height INTEGER,
+                    last_seen_height INTEGER);
+                INSERT INTO addresses_v7 SELECT id, address, blocksmith_address_key(address), balance, received, sent, tx_count,
+                  first_seen_height, last_seen_height FROM addresses ORDER BY id;
+                DROP TABLE addresses;
+                ALTER TABLE addresses_v7 RENAME TO addresses;
+                CREATE INDEX addresses_key ON addresses(key);
+                """)
+            if hadBalanceIndex { try db.execute(sql: balanceIndex.sql) }
+            // A block's transactions are the ids from its `first_tx_id` on (they are numbered
+            // in chain order), and a transaction's block is the best chain's at its height: no
+            // index of transactions by block, no block row and position in each transaction.
+            let hadTxidIndex = try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'transactions_txid'") ?? false
+            try db.execute(sql: """
+                ALTER TABLE blocks ADD COLUMN first_tx_id INTEGER;
+                UPDATE blocks SET first_tx_id = f.first FROM (SELECT block_id, MIN(id) AS first FROM transactions GROUP BY block_id) f
+                  WHERE blocks.id = f.block_id AND blocks.in_best_chain = 1;
+                CREATE TABLE transactions_v7 (
+                    id INTEGER PRIMARY KEY,
+                    txid BLOB NOT NULL,
+                    height INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    weight INTEGER NOT NULL,
+                    fee INTEGER,
+                    is_coinbase INTEGER NOT NULL,
+                    offset INTEGER);
+                INSERT INTO transactions_v7 SELECT id, txid, height, size, weight, fee, is_coinbase, offset FROM transactions ORDER BY id;
+                DROP TABLE transactions;
+                ALTER TABLE transactions_v7 RENAME TO transactions;
+                """)
+            if hadTxidIndex { try db.execute(sql: txidIndex.sql) }
+            try db.execute(sql: """
+                CREATE TABLE address_transactions_v7 (
+                    address_id INTEGER NOT NULL,
+                    tx_id INTEGER NOT NULL,
+                    received INTEGER NOT NULL,
+                    sent INTEGER NOT NULL,
+                    inputs INTEGER NOT NULL,
+                    outputs INTEGER NOT NULL,
+                    PRIMARY KEY (address_id, tx_id)) WITHOUT ROWID;
+                INSERT INTO address_transactions_v7 SELECT address_id, tx_id, received, sent, inputs, outputs
+                  FROM address_transactions ORDER BY address_id, tx_id;
+                DROP TABLE address_transactions;
+                ALTER TABLE address_transactions_v7 RENAME TO address_transactions;
+                """)
         }
         return migrator
     }
@@ -203,6 +273,27 @@ package enum Schema {
         outputTypes.indices.contains(code) ? outputTypes[code] : .nonstandard
     }
 
+    /// The key `addresses.key` stores for an address: the first 8 bytes of SHA-256d of its
+    /// text. Rows are found by key and compared in full (`addressMatches`).
+    static func addressKey(_ text: String) -> Int64 {
+        SHA256d.hash(Array(text.utf8)).withUnsafeBytes { bytes in
+            Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) })
+        }
+    }
+
+    /// The condition that finds the address whose text is the parameter `text` and whose
+    /// key (`addressKey`) is the parameter `key`.
+    static func addressMatches(_ key: String, _ text: String) -> String {
+        "key = \(key) AND address = \(text)"
+    }
+
+    /// The condition that joins best-chain transaction `tx` to its block `block` (through
+    /// the index of best-chain heights; a transaction's position in its block is its id less
+    /// the block's `first_tx_id`).
+    static func blockOf(_ tx: String, _ block: String) -> String {
+        "\(block).in_best_chain = 1 AND \(block).height = \(tx).height"
+    }
+
     /// The condition that finds the transactions whose txid is the parameter `parameter`
     /// through the txid index, which holds each txid's first 8 bytes.
     static func txidMatches(_ column: String, _ parameter: String) -> String {
@@ -211,19 +302,17 @@ package enum Schema {
 
     /// Secondary indexes that an initial load builds once at the end instead of row by row
     /// (`deferIndexes`); every query works without them, only slower.
-    static let deferrable = [
-        ("transactions_txid", "CREATE INDEX IF NOT EXISTS transactions_txid ON transactions(substr(txid, 1, 8))"),
-        ("transactions_block", "CREATE INDEX IF NOT EXISTS transactions_block ON transactions(block_id, position)"),
-        ("addresses_balance", "CREATE INDEX IF NOT EXISTS addresses_balance ON addresses(balance DESC, id)"),
-    ]
+    static let deferrable = [txidIndex, balanceIndex]
+    static let txidIndex = (name: "transactions_txid", sql: "CREATE INDEX IF NOT EXISTS transactions_txid ON transactions(substr(txid, 1, 8))")
+    static let balanceIndex = (name: "addresses_balance", sql: "CREATE INDEX IF NOT EXISTS addresses_balance ON addresses(balance DESC, id)")
 
     /// Builds the deferred index that lookups by txid need (misses of the coins cache).
     static func buildLookupIndexes(_ db: Database) throws {
-        try db.execute(sql: deferrable[0].1)
+        try db.execute(sql: txidIndex.sql)
     }
 
     static func lookupIndexesBuilt(_ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?", arguments: [deferrable[0].0]) ?? false
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?", arguments: [txidIndex.name]) ?? false
     }
 
     /// Drops the deferrable indexes and notes it in `meta`, in the caller's transaction.
@@ -251,7 +340,7 @@ extension Schema {
         try db.read { db in
             var lines = [String]()
             for (table, order) in [("meta", "1"), ("files", "1"), ("blocks", "1"), ("transactions", "1"), ("outputs", "1, 2"),
-                                   ("inputs", "1, 2"), ("addresses", "1"), ("address_transactions", "1, 2, 3"), ("totals", "1")] {
+                                   ("inputs", "1, 2"), ("addresses", "1"), ("address_transactions", "1, 2"), ("totals", "1")] {
                 // A total that came back to zero is the same as one never added to.
                 let filter = table == "totals" ? " WHERE value != 0" : ""
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table)\(filter) ORDER BY \(order)") { lines.append("\(table) \(row)") }

@@ -129,6 +129,9 @@ extension IndexSessions {
     static func migrateIfOld(_ path: String) throws {
         var config = Configuration()
         config.readonly = true
+        // Another connection closing (its checkpoint takes the database for a moment) or an
+        // indexer committing must not fail the open: wait as the sessions do.
+        config.busyMode = .timeout(5)
         let (current, newer) = try DatabaseQueue(path: path, configuration: config).read { db in
             (try Schema.migrator.hasCompletedMigrations(db), try Schema.migrator.hasBeenSuperseded(db))
         }

@@ -73,7 +73,10 @@ struct Index: ParsableCommand {
                       + "\(report.orphans) orphans\(invalid); \(tip)")
         standardError("index: \(path)")
         if timings {
-            for step in indexer.timings.steps { standardError("time: " + step.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "%7.2f s", step.seconds)) }
+            for step in indexer.timings.steps {
+                let name = step.name.count < 48 ? step.name.padding(toLength: 48, withPad: " ", startingAt: 0) : step.name + " "
+                standardError("time: " + name + String(format: "%7.2f s", step.seconds))
+            }
         }
     }
 }

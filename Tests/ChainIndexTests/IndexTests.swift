@@ -154,6 +154,11 @@ import BlockFile
         #expect(indexes.contains { $0.hasPrefix("transactions_txid: ") && $0.contains("substr(txid, 1, 8)") })
         #expect(!indexes.contains { $0.hasPrefix("outputs_address") })
         #expect(try migrated.read { try String.fetchAll($0, sql: "SELECT DISTINCT typeof(type) FROM outputs") } == ["integer"])
+        // v7: no index of transactions by block, addresses by an 8-byte key (no copy of their
+        // text in an index), histories keyed by transaction alone.
+        #expect(!indexes.contains { $0.hasPrefix("transactions_block") } && indexes.contains { $0.hasPrefix("addresses_key: ") })
+        #expect(try migrated.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_schema WHERE tbl_name = 'addresses' AND type = 'index'") } == 2)
+        #expect(try migrated.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM pragma_table_info('address_transactions') WHERE name = 'height'") } == 0)
         let freshQueries = try IndexQueries(fresh)
         for address in ["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"] {
             let utxos = try q.read { try $0.utxos(address) }
@@ -161,6 +166,15 @@ import BlockFile
             #expect(try !utxos.isEmpty && json(utxos) == expected)
         }
         #expect(try q.read { try $0.between("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") }.items.map(\.amount) == [10 * Limits.coin])
+        // Two pages of one, newest first, as a fresh index pages them.
+        let page = try q.read { try $0.history("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", limit: 1) }
+        #expect(try json(page) == json(freshQueries.read { try $0.history("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", limit: 1) }))
+        let second = try q.read { try $0.history("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", limit: 1, after: page.nextCursor) }
+        #expect(try json(second) == json(freshQueries.read { try $0.history("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", limit: 1, after: page.nextCursor) }))
+        #expect(page.items.count == 1 && second.items.count == 1 && second.items[0].height <= page.items[0].height && second.items[0].txid != page.items[0].txid)
+        let block = "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee"  // 170: the first payment
+        #expect(try q.read { try $0.transactionIDs(ofBlock: block) } == freshQueries.read { try $0.transactionIDs(ofBlock: block) })
+        #expect(try q.read { try $0.summary("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16") }.position == 1)
         #expect(try q.read { try $0.transaction("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16") }.inputs.map(\.address)
                 == ["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"])
     }
@@ -339,6 +353,21 @@ import BlockFile
         let grown = try indexer.index(BlocksFolder(paths: [folder.path]))
         #expect(grown.connected == 1 && grown.tipHash == b5.hash && grown.tipHeight == 105 && grown.orphans == 1)
         #expect(indexer.timings.steps.contains { $0.name.hasPrefix("link") })
+        // Through the reorganization, transactions stay numbered in chain order (histories
+        // and their cursors are keyed by that number), and the block 102 they replaced leaves
+        // no history rows behind.
+        let disorder = try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM transactions a JOIN transactions b ON b.id > a.id AND b.height < a.height") }
+        // Each best-chain block's transactions are the ids from its first_tx_id on.
+        let misplaced = try db.read { try Int.fetchOne($0, sql: """
+            SELECT COUNT(*) FROM blocks b WHERE in_best_chain = 1 AND tx_count !=
+              (SELECT COUNT(*) FROM transactions t WHERE t.id >= b.first_tx_id AND t.id < b.first_tx_id + b.tx_count AND t.height = b.height)
+            """) }
+        let stray = try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM blocks WHERE in_best_chain = 0 AND first_tx_id IS NOT NULL") }
+        #expect(misplaced == 0 && stray == 0)
+        let highest = try db.read { try Int.fetchOne($0, sql: "SELECT MAX(height) FROM transactions") }
+        #expect(disorder == 0 && highest == 105)
+        #expect(try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM address_transactions x LEFT JOIN transactions t ON t.id = x.tx_id WHERE t.id IS NULL") } == 0)
+        #expect(try q.read { try $0.history(Miner.address(6)) }.items.map(\.height) == [105, 104])
     }
 
     /// A complete run records that it linked; a later run that read new blocks and was cut off

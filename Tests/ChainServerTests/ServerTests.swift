@@ -14,6 +14,9 @@ import BitcoinWire
 final class RunningServer: @unchecked Sendable {
     let base: String
     let task: Task<Void, any Error>
+    /// A client of this server's own: a shared session could reuse a kept-alive connection
+    /// to an earlier test's server that had the same port.
+    let session = URLSession(configuration: .ephemeral)
 
     init(db: String, configure: (inout ServerOptions) -> Void = { _ in }) async throws {
         var options = ServerOptions()
@@ -27,7 +30,10 @@ final class RunningServer: @unchecked Sendable {
         base = "http://127.0.0.1:\(port)"
     }
 
-    deinit { task.cancel() }
+    deinit {
+        session.invalidateAndCancel()
+        task.cancel()
+    }
 
     struct Reply {
         let status: Int, body: Data, headers: [String: String]
@@ -42,7 +48,7 @@ final class RunningServer: @unchecked Sendable {
         request.httpMethod = method
         request.httpBody = body
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
         var fields = [String: String]()
         for (k, v) in http.allHeaderFields { fields[String(describing: k).lowercased()] = String(describing: v) }
