@@ -170,7 +170,7 @@ package enum Schema {
             // which name each transaction paying it); the txid index keeps 8 bytes of each txid
             // (the rows it finds are compared in full).
             let codes = outputTypes.enumerated().map { "WHEN '\($0.element.rawValue)' THEN \($0.offset)" }.joined(separator: " ")
-            let hadTxidIndex = try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'transactions_txid'") ?? false
+            let hadTxidIndex = try hasIndex(db, txidIndex.name)
             try db.execute(sql: """
                 CREATE TABLE outputs_v6 (
                     tx_id INTEGER NOT NULL,
@@ -200,7 +200,7 @@ package enum Schema {
             }
             db.add(function: key)
             defer { db.remove(function: key) }
-            let hadBalanceIndex = try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'addresses_balance'") ?? false
+            let hadBalanceIndex = try hasIndex(db, balanceIndex.name)
             try db.execute(sql: """
                 CREATE TABLE addresses_v7 (
                     id INTEGER PRIMARY KEY,
@@ -222,7 +222,7 @@ package enum Schema {
             // A block's transactions are the ids from its `first_tx_id` on (they are numbered
             // in chain order), and a transaction's block is the best chain's at its height: no
             // index of transactions by block, no block row and position in each transaction.
-            let hadTxidIndex = try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'transactions_txid'") ?? false
+            let hadTxidIndex = try hasIndex(db, txidIndex.name)
             try db.execute(sql: """
                 ALTER TABLE blocks ADD COLUMN first_tx_id INTEGER;
                 UPDATE blocks SET first_tx_id = f.first FROM (SELECT block_id, MIN(id) AS first FROM transactions GROUP BY block_id) f
@@ -312,7 +312,12 @@ package enum Schema {
     }
 
     static func lookupIndexesBuilt(_ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?", arguments: [txidIndex.name]) ?? false
+        try hasIndex(db, txidIndex.name)
+    }
+
+    /// Whether the database has the index `name`.
+    static func hasIndex(_ db: Database, _ name: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?", arguments: [name]) ?? false
     }
 
     /// Drops the deferrable indexes and notes it in `meta`, in the caller's transaction.
